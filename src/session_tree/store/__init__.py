@@ -1,0 +1,64 @@
+"""The branching node store: everything session-tree remembers, in one SQLite file.
+
+    async with Store.open("session-tree.db") as store:
+        session = await store.sessions.create("main")
+        node = await store.nodes.append(session.head_id, NewNode(kind=NodeKind.USER, data={"text": "hi"}))
+        await store.sessions.set_head("main", node.id)
+        fork = await store.sessions.fork("main", "experiment")   # O(1): a second head
+
+Each concept has its own small API on the store: ``nodes``, ``sessions``,
+``streams``, ``approvals`` and ``transcripts`` (the Claude Agent SDK
+``SessionStore`` mirror). The store knows nothing of MCP or of Claude Code
+processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from ._approvals import Approvals
+from ._database import Database, Synchronous
+from ._nodes import Nodes
+from ._sessions import Sessions
+from ._streams import Streams
+from ._transcripts import TranscriptMirror
+
+__all__ = ["Store", "Synchronous", "TranscriptMirror"]
+
+
+class Store:
+    """One open session-tree database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.nodes = Nodes(db)
+        self.sessions = Sessions(db)
+        self.streams = Streams(db)
+        self.approvals = Approvals(db)
+        self.transcripts = TranscriptMirror(db)
+
+    @property
+    def path(self) -> str:
+        return self.db.path
+
+    @classmethod
+    async def connect(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> Store:
+        """Open (creating or upgrading) the database; the caller must ``aclose()`` it."""
+        return cls(await Database.open(path, synchronous=synchronous))
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL"
+    ) -> AsyncIterator[Store]:
+        """Open the database for the length of an ``async with`` block."""
+        store = await cls.connect(path, synchronous=synchronous)
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+    async def aclose(self) -> None:
+        await self.db.aclose()

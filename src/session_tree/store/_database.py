@@ -1,0 +1,210 @@
+"""The database file: connections, pragmas, migrations and write transactions.
+
+Two connections to one file: a writer, behind an in-process lock, whose every
+transaction starts with ``BEGIN IMMEDIATE`` (so a second process waits for the
+write lock up front, under ``busy_timeout``, instead of failing halfway with
+'database is locked'); and a reader, which in WAL mode sees only committed data
+and never waits for the writer.
+
+Durability: WAL with ``synchronous=NORMAL`` by default. Every write is committed
+before it returns, so a killed process (kill -9) loses nothing acknowledged:
+the commit is in the WAL file. What NORMAL gives up, against FULL, is the last
+few transactions on a power cut or OS crash, in exchange for not calling fsync
+on every commit; ``bench/store_bench.py`` measures the difference. Choose FULL
+with ``SESSION_TREE_SYNCHRONOUS=FULL`` or ``Store.open(..., synchronous="FULL")``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import aiosqlite
+import anyio
+
+from ..errors import DatabaseUnwritable, NotASessionTreeDatabase, SchemaTooNew
+from ._migrations import APPLICATION_ID, MIGRATIONS
+
+T = TypeVar("T")
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+BUSY_TIMEOUT_MS = 30_000
+# How often a waiter re-reads the database when nothing in this process has
+# told it about a commit: the fallback for writers in another process.
+CROSS_PROCESS_POLL_S = 0.05
+
+
+def now() -> float:
+    return time.time()
+
+
+class Database:
+    """Owns the connections to one session-tree database file."""
+
+    def __init__(
+        self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = anyio.Lock()
+        self._committed = anyio.Event()
+
+    @classmethod
+    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> Database:
+        path = str(path)
+        writer = await _connect(path)
+        try:
+            await _configure(writer, path, synchronous)
+            await _migrate(writer, path)
+            reader = await _connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        await reader.execute("PRAGMA query_only = ON")
+        return cls(path, writer, reader)
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._reader.close()
+            await self._writer.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: committed when the block ends, rolled back on error."""
+        async with self._write_lock:
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._unwritable(exc) from exc
+            try:
+                yield self._writer
+            except BaseException:
+                # Shielded: a cancelled caller must still leave the connection usable.
+                with anyio.CancelScope(shield=True):
+                    await self._writer.execute("ROLLBACK")
+                raise
+            try:
+                with anyio.CancelScope(shield=True):
+                    await self._writer.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                with anyio.CancelScope(shield=True):
+                    if self._writer.in_transaction:
+                        await self._writer.execute("ROLLBACK")
+                raise self._unwritable(exc) from exc
+        self._committed.set()
+        self._committed = anyio.Event()
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self._reader
+
+    async def wait_for(self, probe: Callable[[], Awaitable[T | None]], timeout: float) -> T | None:
+        """Re-run ``probe`` until it returns something, or ``timeout`` seconds pass.
+
+        Wakes at once on a commit from this process, and every
+        ``CROSS_PROCESS_POLL_S`` to see commits from other processes.
+        """
+        deadline = anyio.current_time() + timeout
+        while True:
+            committed = self._committed
+            result = await probe()
+            if result is not None:
+                return result
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return None
+            with anyio.move_on_after(min(remaining, CROSS_PROCESS_POLL_S)):
+                await committed.wait()
+
+    def _unwritable(self, exc: sqlite3.Error) -> DatabaseUnwritable | sqlite3.Error:
+        message = str(exc)
+        if "readonly" in message or "disk" in message or "full" in message:
+            return DatabaseUnwritable(self.path, message)
+        return exc
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the sqlite3
+    # module never opens a transaction behind our back.
+    conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        await conn.close()
+        raise NotASessionTreeDatabase(path, str(exc)) from exc
+    return conn
+
+
+async def _configure(conn: aiosqlite.Connection, path: str, synchronous: Synchronous) -> None:
+    try:
+        async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+            row = await cursor.fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise NotASessionTreeDatabase(path, str(exc)) from exc
+    if row is None or str(row[0]).lower() != "wal":
+        raise NotASessionTreeDatabase(path, "could not switch it to WAL mode")
+    await conn.execute(f"PRAGMA synchronous = {synchronous}")
+
+
+async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseUnwritable(path, str(exc)) from exc
+    try:
+        await _check_identity(conn, path)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        async with conn.execute("SELECT name FROM migrations") as cursor:
+            applied = {row[0] for row in await cursor.fetchall()}
+        known = {name for name, _ in MIGRATIONS}
+        unknown = sorted(applied - known)
+        if unknown:
+            raise SchemaTooNew(path, unknown[-1])
+        for name, sql in MIGRATIONS:
+            if name in applied:
+                continue
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now())
+            )
+        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        await conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        await conn.execute("COMMIT")
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await conn.execute("ROLLBACK")
+        raise
+
+
+async def _check_identity(conn: aiosqlite.Connection, path: str) -> None:
+    """Refuse a SQLite file that belongs to some other program."""
+    async with conn.execute("PRAGMA application_id") as cursor:
+        row = await cursor.fetchone()
+    application_id = int(row[0]) if row else 0
+    if application_id == APPLICATION_ID:
+        return
+    if application_id != 0:
+        raise NotASessionTreeDatabase(path, f"its application_id is {application_id:#x}")
+    async with conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
+    ) as cursor:
+        stranger = await cursor.fetchone()
+    if stranger is not None:
+        raise NotASessionTreeDatabase(
+            path, f"it already holds other tables, such as {stranger[0]!r}"
+        )
+
+
+def _statements(sql: str) -> list[str]:
+    return [part.strip() for part in sql.split(";") if part.strip()]

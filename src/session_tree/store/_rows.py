@@ -1,0 +1,134 @@
+"""Row <-> model conversion, kept apart so the queries read as queries."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..models import (
+    Approval,
+    ApprovalStatus,
+    Event,
+    JSONObject,
+    Node,
+    NodeKind,
+    Session,
+    SessionConfig,
+    SessionStatus,
+    Stream,
+    StreamStatus,
+    Usage,
+)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads_object(text: str) -> JSONObject:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+NODE_COLUMNS = ", ".join(
+    f"nodes.{column}"
+    for column in (
+        "id",
+        "tree_id",
+        "parent_id",
+        "kind",
+        "data",
+        "ephemeral",
+        "depth",
+        "message_uuid",
+        "created_at",
+    )
+)
+_NODE_KINDS = {kind.value: kind for kind in NodeKind}
+
+
+def node(row: sqlite3.Row) -> Node:
+    """A node from a row selected with NODE_COLUMNS, in that order.
+
+    Nodes are read in bulk (a 10,000-deep path is one query), so this skips
+    pydantic validation: the rows were validated when they were written.
+    """
+    return Node.model_construct(
+        id=row[0],
+        tree_id=row[1],
+        parent_id=row[2],
+        kind=_NODE_KINDS[row[3]],
+        data=json.loads(row[4]),
+        ephemeral=bool(row[5]),
+        depth=row[6],
+        message_uuid=row[7],
+        created_at=row[8],
+    )
+
+
+def session(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        name=row["name"],
+        tree_id=row["tree_id"],
+        head_id=row["head_id"],
+        config=SessionConfig.model_validate_json(row["config"]),
+        claude_session_id=row["claude_session_id"],
+        forked_from=row["forked_from"],
+        fork_node_id=row["fork_node_id"],
+        status=SessionStatus(row["status"]),
+        usage=Usage.model_validate_json(row["usage"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+STREAM_COLUMNS = "streams.*, sessions.name AS session_name"
+
+
+def stream(row: sqlite3.Row) -> Stream:
+    return Stream(
+        id=row["id"],
+        session_id=row["session_id"],
+        session_name=row["session_name"],
+        status=StreamStatus(row["status"]),
+        ephemeral=bool(row["ephemeral"]),
+        prompt_node_id=row["prompt_node_id"],
+        error=row["error"],
+        last_seq=row["last_seq"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def event(row: sqlite3.Row) -> Event:
+    return Event(
+        stream_id=row["stream_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        data=loads_object(row["data"]),
+        created_at=row["created_at"],
+    )
+
+
+APPROVAL_COLUMNS = "approvals.*, sessions.name AS session_name"
+
+
+def approval(row: sqlite3.Row) -> Approval:
+    return Approval(
+        id=row["id"],
+        session_id=row["session_id"],
+        session_name=row["session_name"],
+        stream_id=row["stream_id"],
+        tool_name=row["tool_name"],
+        input=loads_object(row["input"]),
+        tool_use_id=row["tool_use_id"],
+        status=ApprovalStatus(row["status"]),
+        decision=loads_object(row["decision"]) if row["decision"] is not None else None,
+        decided_by=row["decided_by"],
+        created_at=row["created_at"],
+        decided_at=row["decided_at"],
+    )

@@ -1,0 +1,232 @@
+"""Sessions: named head pointers into a tree.
+
+The only rows here that change are pointers and counters (head, status, usage,
+the child's session id); the nodes they point at never do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiosqlite
+
+from ..errors import InvalidArgument, NodeNotFound, SessionExists, SessionNotFound
+from ..models import (
+    NewNode,
+    NodeKind,
+    Session,
+    SessionConfig,
+    SessionStatus,
+    Usage,
+    check_transition,
+)
+from . import _rows
+from ._database import Database, now
+from ._nodes import _insert, collect_garbage
+
+
+class Sessions:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        name: str,
+        config: SessionConfig | None = None,
+        *,
+        root_data: dict[str, object] | None = None,
+    ) -> Session:
+        """A new session on a new tree; its head is the tree's root."""
+        config = config or SessionConfig()
+        async with self._db.write() as conn:
+            await _ensure_free(conn, name)
+            created = now()
+            cursor = await conn.execute("INSERT INTO trees (created_at) VALUES (?)", (created,))
+            assert cursor.lastrowid is not None
+            root = await _insert(
+                conn,
+                cursor.lastrowid,
+                None,
+                -1,
+                NewNode(kind=NodeKind.ROOT, data=dict(root_data or {})),
+                created,
+            )
+            return await _insert_session(
+                conn,
+                name=name,
+                tree_id=root.tree_id,
+                head_id=root.id,
+                config=config,
+                created=created,
+            )
+
+    async def fork(self, name: str, new_name: str, *, at: int | None = None) -> Session:
+        """A new session whose head is ``at`` (default: ``name``'s head). O(1): copies nothing."""
+        async with self._db.write() as conn:
+            source = await _get(conn, name)
+            await _ensure_free(conn, new_name)
+            head_id = source.head_id if at is None else at
+            async with conn.execute("SELECT tree_id FROM nodes WHERE id = ?", (head_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise NodeNotFound(head_id)
+            if row["tree_id"] != source.tree_id:
+                raise InvalidArgument(
+                    f"Node {head_id} is not in the tree of session {name!r}. "
+                    f"Call tree on {name!r} to see the nodes you can fork at."
+                )
+            return await _insert_session(
+                conn,
+                name=new_name,
+                tree_id=source.tree_id,
+                head_id=head_id,
+                config=source.config,
+                created=now(),
+                claude_session_id=source.claude_session_id,
+                forked_from=source.name,
+                fork_node_id=head_id,
+            )
+
+    async def get(self, name: str) -> Session:
+        async with self._db.reader.execute(
+            "SELECT * FROM sessions WHERE name = ?", (name,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise SessionNotFound(name, await self.names())
+        return _rows.session(row)
+
+    async def get_by_id(self, session_id: int) -> Session:
+        async with self._db.reader.execute(
+            "SELECT * FROM sessions WHERE id = ?", (session_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise SessionNotFound(f"#{session_id}", await self.names())
+        return _rows.session(row)
+
+    async def all(self) -> list[Session]:
+        async with self._db.reader.execute("SELECT * FROM sessions ORDER BY name") as cursor:
+            return [_rows.session(row) for row in await cursor.fetchall()]
+
+    async def names(self) -> list[str]:
+        async with self._db.reader.execute("SELECT name FROM sessions ORDER BY name") as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def set_head(self, name: str, node_id: int) -> Session:
+        """Move the head; the node must be in the session's tree."""
+        async with self._db.write() as conn:
+            session = await _get(conn, name)
+            async with conn.execute("SELECT tree_id FROM nodes WHERE id = ?", (node_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None or row["tree_id"] != session.tree_id:
+                raise NodeNotFound(node_id)
+            return await _update(conn, name, head_id=node_id)
+
+    async def set_status(self, name: str, status: SessionStatus) -> Session:
+        async with self._db.write() as conn:
+            session = await _get(conn, name)
+            check_transition(f"Session {name!r}", session.status, status)
+            return await _update(conn, name, status=status.value)
+
+    async def set_claude_session_id(self, name: str, claude_session_id: str | None) -> Session:
+        async with self._db.write() as conn:
+            await _get(conn, name)
+            return await _update(conn, name, claude_session_id=claude_session_id)
+
+    async def set_config(self, name: str, config: SessionConfig) -> Session:
+        async with self._db.write() as conn:
+            await _get(conn, name)
+            return await _update(conn, name, config=config.model_dump_json())
+
+    async def add_usage(self, name: str, usage: Usage) -> Session:
+        async with self._db.write() as conn:
+            session = await _get(conn, name)
+            return await _update(conn, name, usage=(session.usage + usage).model_dump_json())
+
+    async def delete(self, name: str) -> int:
+        """Delete the session, its streams and approvals, and the nodes no other session reaches.
+
+        Returns how many nodes were removed.
+        """
+        async with self._db.write() as conn:
+            session = await _get(conn, name)
+            await conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
+            return await collect_garbage(conn, session.tree_id, [])
+
+
+async def _get(conn: aiosqlite.Connection, name: str) -> Session:
+    async with conn.execute("SELECT * FROM sessions WHERE name = ?", (name,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        async with conn.execute("SELECT name FROM sessions ORDER BY name") as cursor:
+            known = [r[0] for r in await cursor.fetchall()]
+        raise SessionNotFound(name, known)
+    return _rows.session(row)
+
+
+async def _ensure_free(conn: aiosqlite.Connection, name: str) -> None:
+    async with conn.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)) as cursor:
+        if await cursor.fetchone() is not None:
+            raise SessionExists(name)
+
+
+async def _insert_session(
+    conn: aiosqlite.Connection,
+    *,
+    name: str,
+    tree_id: int,
+    head_id: int,
+    config: SessionConfig,
+    created: float,
+    claude_session_id: str | None = None,
+    forked_from: str | None = None,
+    fork_node_id: int | None = None,
+) -> Session:
+    try:
+        cursor = await conn.execute(
+            "INSERT INTO sessions (name, tree_id, head_id, config, claude_session_id, forked_from, "
+            "fork_node_id, status, usage, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                tree_id,
+                head_id,
+                config.model_dump_json(),
+                claude_session_id,
+                forked_from,
+                fork_node_id,
+                SessionStatus.IDLE.value,
+                Usage().model_dump_json(),
+                created,
+                created,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise SessionExists(name) from exc
+    assert cursor.lastrowid is not None
+    return Session(
+        id=cursor.lastrowid,
+        name=name,
+        tree_id=tree_id,
+        head_id=head_id,
+        config=config,
+        claude_session_id=claude_session_id,
+        forked_from=forked_from,
+        fork_node_id=fork_node_id,
+        created_at=created,
+        updated_at=created,
+    )
+
+
+_UPDATABLE = frozenset({"head_id", "status", "claude_session_id", "config", "usage"})
+
+
+async def _update(conn: aiosqlite.Connection, name: str, **values: object) -> Session:
+    assert values.keys() <= _UPDATABLE, values.keys() - _UPDATABLE
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    await conn.execute(
+        f"UPDATE sessions SET {assignments}, updated_at = :updated_at WHERE name = :name",
+        {**values, "updated_at": now(), "name": name},
+    )
+    return await _get(conn, name)

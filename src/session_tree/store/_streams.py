@@ -1,0 +1,198 @@
+"""Streams and events: one stream per turn, events numbered without gaps.
+
+A stream's ``last_seq`` is bumped in the same transaction that inserts its
+events, and every write transaction holds SQLite's write lock from its start
+(BEGIN IMMEDIATE), so seqs stay gap-free and unique even with writers in
+several processes. Pollers read by seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from ..errors import InvalidArgument, SessionNotFound, StreamNotFound
+from ..models import Event, JSONObject, Stream, StreamStatus, check_transition
+from . import _rows
+from ._database import Database, now
+
+MAX_READ_LIMIT = 10_000
+
+
+class Streams:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, session_name: str, *, ephemeral: bool = False, prompt_node_id: int | None = None
+    ) -> Stream:
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT id FROM sessions WHERE name = ?", (session_name,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise SessionNotFound(session_name)
+            created = now()
+            cursor = await conn.execute(
+                "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    row["id"],
+                    StreamStatus.RUNNING.value,
+                    int(ephemeral),
+                    prompt_node_id,
+                    created,
+                    created,
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return await _get(conn, cursor.lastrowid)
+
+    async def get(self, stream_id: int) -> Stream:
+        return await _get(self._db.reader, stream_id)
+
+    async def recent(self, session_name: str | None = None, *, limit: int = 100) -> list[Stream]:
+        """Newest first."""
+        where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
+        async with self._db.reader.execute(
+            f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
+            f"{where} ORDER BY streams.id DESC LIMIT ?",
+            (*params, limit),
+        ) as cursor:
+            return [_rows.stream(row) for row in await cursor.fetchall()]
+
+    async def active(self, *, session_id: int | None = None) -> list[Stream]:
+        """Streams not yet ended, optionally for one session."""
+        where = "WHERE streams.status IN ('running', 'awaiting_permission')"
+        params: tuple[int, ...] = ()
+        if session_id is not None:
+            where += " AND streams.session_id = ?"
+            params = (session_id,)
+        async with self._db.reader.execute(
+            f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
+            f"{where} ORDER BY streams.id",
+            params,
+        ) as cursor:
+            return [_rows.stream(row) for row in await cursor.fetchall()]
+
+    async def append(self, stream_id: int, kind: str, data: JSONObject | None = None) -> Event:
+        events = await self.append_many(stream_id, [(kind, data or {})])
+        return events[0]
+
+    async def append_many(
+        self, stream_id: int, events: Sequence[tuple[str, JSONObject]]
+    ) -> list[Event]:
+        """Append events in order, numbered on from the stream's last seq."""
+        if not events:
+            return []
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT last_seq FROM streams WHERE id = ?", (stream_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise StreamNotFound(stream_id)
+            first = row["last_seq"] + 1
+            created = now()
+            rows = [
+                (stream_id, first + offset, kind, _rows.dumps(data), created)
+                for offset, (kind, data) in enumerate(events)
+            ]
+            await conn.executemany(
+                "INSERT INTO events (stream_id, seq, kind, data, created_at) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            await conn.execute(
+                "UPDATE streams SET last_seq = ?, updated_at = ? WHERE id = ?",
+                (first + len(events) - 1, created, stream_id),
+            )
+        return [
+            Event(stream_id=stream_id, seq=first + offset, kind=kind, data=data, created_at=created)
+            for offset, (kind, data) in enumerate(events)
+        ]
+
+    async def read(self, stream_id: int, *, from_seq: int = 0, limit: int = 1000) -> list[Event]:
+        """Events with seq >= ``from_seq``, in order, at most ``limit``."""
+        if limit < 1 or limit > MAX_READ_LIMIT:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_READ_LIMIT}, got {limit}.")
+        async with self._db.reader.execute(
+            "SELECT * FROM events WHERE stream_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+            (stream_id, max(from_seq, 0), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        if not rows:
+            await self.get(stream_id)  # raises StreamNotFound for an unknown id
+        return [_rows.event(row) for row in rows]
+
+    async def wait(
+        self, stream_id: int, *, from_seq: int = 0, limit: int = 1000, timeout: float
+    ) -> tuple[list[Event], Stream]:
+        """Long poll: return as soon as there are events at or after ``from_seq``,
+        the stream has ended, or ``timeout`` seconds pass."""
+
+        async def probe() -> tuple[list[Event], Stream] | None:
+            stream = await self.get(stream_id)
+            events: list[Event] = []
+            if stream.last_seq >= from_seq:
+                events = await self.read(stream_id, from_seq=from_seq, limit=limit)
+            if events or stream.status.terminal:
+                return events, stream
+            return None
+
+        found = await self._db.wait_for(probe, timeout)
+        if found is not None:
+            return found
+        return [], await self.get(stream_id)
+
+    async def wait_status(
+        self, stream_id: int, statuses: frozenset[StreamStatus], *, timeout: float
+    ) -> Stream:
+        """Wait until the stream's status is one of ``statuses`` (or ``timeout`` passes)."""
+
+        async def probe() -> Stream | None:
+            stream = await self.get(stream_id)
+            return stream if stream.status in statuses else None
+
+        found = await self._db.wait_for(probe, timeout)
+        return found if found is not None else await self.get(stream_id)
+
+    async def set_status(
+        self, stream_id: int, status: StreamStatus, *, error: str | None = None
+    ) -> Stream:
+        async with self._db.write() as conn:
+            stream = await _get(conn, stream_id)
+            check_transition(f"Stream {stream_id}", stream.status, status)
+            await conn.execute(
+                "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
+                (status.value, error, now(), stream_id),
+            )
+            return await _get(conn, stream_id)
+
+    async def end_all_active(self, reason: str) -> list[Stream]:
+        """Mark every stream still running as interrupted: for a server that starts
+        on a database whose previous server died mid-turn."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT id FROM streams WHERE status IN ('running', 'awaiting_permission')"
+            ) as cursor:
+                ids = [row[0] for row in await cursor.fetchall()]
+            await conn.execute(
+                "UPDATE streams SET status = 'interrupted', error = ?, updated_at = ? "
+                "WHERE status IN ('running', 'awaiting_permission')",
+                (reason, now()),
+            )
+            return [await _get(conn, stream_id) for stream_id in ids]
+
+
+async def _get(conn: aiosqlite.Connection, stream_id: int) -> Stream:
+    async with conn.execute(
+        f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
+        "WHERE streams.id = ?",
+        (stream_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise StreamNotFound(stream_id)
+    return _rows.stream(row)

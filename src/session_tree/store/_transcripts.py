@@ -1,0 +1,157 @@
+"""The Claude Agent SDK's ``SessionStore``, backed by this database.
+
+Claude Code writes each child's transcript (JSONL) under its config dir; the
+SDK mirrors every entry here too, so a child can be resumed from this database
+alone, after Claude's own files are gone or on another machine.
+
+Entries are opaque blobs. One with a ``uuid`` is stored once per key (the SDK
+retries batches, so a uuid is an idempotency key); one without is always
+appended. ``mtime`` is our storage write time in epoch milliseconds, the same
+clock for the transcript and for its summary sidecar, as the protocol asks.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import cast
+
+from claude_agent_sdk import fold_session_summary
+from claude_agent_sdk.types import (
+    SessionKey,
+    SessionListSubkeysKey,
+    SessionStore,
+    SessionStoreEntry,
+    SessionStoreListEntry,
+    SessionSummaryEntry,
+)
+
+from . import _rows
+from ._database import Database
+
+
+def _epoch_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _parts(key: SessionKey) -> tuple[str, str, str]:
+    return key["project_key"], key["session_id"], key.get("subpath") or ""
+
+
+class TranscriptMirror(SessionStore):
+    """A ``SessionStore`` over the session-tree database. Implements every optional method."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
+        if not entries:
+            return
+        project_key, session_id, subpath = _parts(key)
+        async with self._db.write() as conn:
+            await conn.executemany(
+                "INSERT OR IGNORE INTO transcript_entries (project_key, session_id, subpath, uuid, entry) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (project_key, session_id, subpath, entry.get("uuid"), _rows.dumps(entry))
+                    for entry in entries
+                ],
+            )
+            mtime = _epoch_ms()
+            await conn.execute(
+                "INSERT INTO transcript_files (project_key, session_id, subpath, mtime) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET mtime = excluded.mtime",
+                (project_key, session_id, subpath, mtime),
+            )
+            if subpath:
+                return  # subagent transcripts never feed the main session's summary
+            async with conn.execute(
+                "SELECT mtime, data FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
+                (project_key, session_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            previous: SessionSummaryEntry | None = None
+            if row is not None:
+                previous = {
+                    "session_id": session_id,
+                    "mtime": row["mtime"],
+                    "data": _rows.loads_object(row["data"]),
+                }
+            folded = fold_session_summary(previous, key, entries)
+            await conn.execute(
+                "INSERT INTO transcript_summaries (project_key, session_id, mtime, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data",
+                (project_key, session_id, mtime, _rows.dumps(folded["data"])),
+            )
+
+    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+        project_key, session_id, subpath = _parts(key)
+        async with self._db.reader.execute(
+            "SELECT 1 FROM transcript_files WHERE project_key = ? AND session_id = ? AND subpath = ?",
+            (project_key, session_id, subpath),
+        ) as cursor:
+            if await cursor.fetchone() is None:
+                return None
+        async with self._db.reader.execute(
+            "SELECT entry FROM transcript_entries WHERE project_key = ? AND session_id = ? AND subpath = ? "
+            "ORDER BY id",
+            (project_key, session_id, subpath),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [_entry(row[0]) for row in rows]
+
+    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+        async with self._db.reader.execute(
+            "SELECT session_id, mtime FROM transcript_files WHERE project_key = ? AND subpath = ''",
+            (project_key,),
+        ) as cursor:
+            return [{"session_id": row[0], "mtime": row[1]} for row in await cursor.fetchall()]
+
+    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+        async with self._db.reader.execute(
+            "SELECT session_id, mtime, data FROM transcript_summaries WHERE project_key = ?",
+            (project_key,),
+        ) as cursor:
+            return [
+                {"session_id": row[0], "mtime": row[1], "data": _rows.loads_object(row[2])}
+                for row in await cursor.fetchall()
+            ]
+
+    async def delete(self, key: SessionKey) -> None:
+        project_key, session_id, subpath = _parts(key)
+        # The main transcript's key takes its subagents' transcripts with it.
+        scope = "subpath = ?" if subpath else "1 = 1"
+        params: tuple[str, ...] = (
+            (project_key, session_id, subpath) if subpath else (project_key, session_id)
+        )
+        async with self._db.write() as conn:
+            for table in ("transcript_entries", "transcript_files"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE project_key = ? AND session_id = ? AND {scope}",
+                    params,
+                )
+            if not subpath:
+                await conn.execute(
+                    "DELETE FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
+                    (project_key, session_id),
+                )
+
+    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+        async with self._db.reader.execute(
+            "SELECT subpath FROM transcript_files WHERE project_key = ? AND session_id = ? AND subpath != '' "
+            "ORDER BY subpath",
+            (key["project_key"], key["session_id"]),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def sessions_with_id(self, session_id: str) -> list[str]:
+        """The project keys under which a Claude session id has a transcript."""
+        async with self._db.reader.execute(
+            "SELECT project_key FROM transcript_files WHERE session_id = ? AND subpath = ''",
+            (session_id,),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+
+def _entry(text: str) -> SessionStoreEntry:
+    # An opaque JSON object, as the protocol defines an entry.
+    return cast(SessionStoreEntry, _rows.loads_object(text))
