@@ -1,7 +1,53 @@
-"""The ``session-tree`` command."""
+"""The ``session-tree`` command. ``serve`` (the default) runs the MCP server over stdio."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
-def main() -> None:
-    raise SystemExit("session-tree: not implemented yet")
+import anyio
+
+from .agents import clean_environment
+from .server import build_server
+from .service import Settings
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # SUPPRESS, so an option given before the subcommand is not reset by the
+    # subcommand's own copy of it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="database file (default: $SESSION_TREE_DB, else under the user data directory)",
+    )
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, help="stderr log level (default WARNING)"
+    )
+    return common
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="session-tree", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", parents=[common], help="run the MCP server over stdio (default)")
+    args = parser.parse_args(argv)
+
+    # stdout is the MCP channel: every log line goes to stderr.
+    level = str(getattr(args, "log_level", "WARNING")).upper()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("session_tree").setLevel(level)
+    settings = Settings.from_env(db_path=getattr(args, "db", None))
+    if args.command in (None, "serve"):
+        clean_environment()
+        server = build_server(settings)
+        anyio.run(server.run_stdio_async, backend="asyncio")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""One warm child: a Claude Code process driven through ``ClaudeSDKClient``.
+
+The SDK client must be entered and left in the same task (it owns a task
+group), so each child is an actor: a task that holds the client open and takes
+turns from a channel. A turn's messages come back through a channel of their
+own; closing that channel ends the turn for the reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
+from claude_agent_sdk.types import Message
+
+from ..errors import ChildExited, ChildUnavailable
+
+log = logging.getLogger("session_tree.child")
+
+CLOSE_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Turn:
+    prompt: str
+    messages: MemoryObjectSendStream[Message | BaseException]
+
+
+@dataclass
+class Child:
+    """A warm Claude Code process for one session."""
+
+    key: str
+    options: ClaudeAgentOptions
+    idle_timeout_s: float
+    busy: bool = False
+    last_used: float = 0.0
+    claude_session_id: str | None = None
+    # The node the child's conversation ends at; a session reuses the warm
+    # child only while its head is still this node.
+    head_node_id: int | None = None
+    started: bool = False
+    closed: anyio.Event = field(default_factory=anyio.Event)
+    _turns: tuple[MemoryObjectSendStream[Turn], MemoryObjectReceiveStream[Turn]] = field(
+        default_factory=lambda: anyio.create_memory_object_stream[Turn](1)
+    )
+    _client: ClaudeSDKClient | None = None
+    _stop: anyio.Event = field(default_factory=anyio.Event)
+
+    async def run(self, *, task_status: TaskStatus[None]) -> None:
+        """Hold the client open, serving turns, until stopped or idle too long."""
+        try:
+            client = ClaudeSDKClient(self.options)
+            try:
+                await client.connect()
+            except Exception as exc:
+                raise ChildUnavailable(f"Could not start Claude Code: {exc}") from exc
+            self._client = client
+            self.started = True
+            task_status.started()
+            try:
+                await self._serve()
+            finally:
+                self._client = None
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S):
+                    await client.disconnect()
+        finally:
+            self.closed.set()
+            log.debug("child %s closed", self.key)
+
+    async def _serve(self) -> None:
+        receive = self._turns[1]
+        async with anyio.create_task_group() as tg:
+
+            async def stop_on_request() -> None:
+                await self._stop.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stop_on_request)
+            timeout = self.idle_timeout_s if self.idle_timeout_s > 0 else math.inf
+            while True:
+                turn: Turn | None = None
+                with anyio.move_on_after(timeout):
+                    turn = await receive.receive()
+                if turn is None:
+                    break  # idle for too long
+                await self._run_turn(turn)
+            tg.cancel_scope.cancel()
+
+    async def _run_turn(self, turn: Turn) -> None:
+        assert self._client is not None
+        async with turn.messages:
+            try:
+                await self._client.query(turn.prompt)
+                async for message in self._client.receive_response():
+                    if isinstance(message, ResultMessage):
+                        self.claude_session_id = message.session_id
+                    await turn.messages.send(message)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                await turn.messages.send(ChildExited(f"Claude Code stopped mid-turn: {exc}"))
+                self._stop.set()
+            finally:
+                self.busy = False
+                self.last_used = anyio.current_time()
+
+    async def start_turn(self, prompt: str) -> MemoryObjectReceiveStream[Message | BaseException]:
+        """Hand the child a prompt; read the turn's messages from what this returns."""
+        if self.closed.is_set():
+            raise ChildExited("The child has already exited.")
+        send, receive = anyio.create_memory_object_stream[Message | BaseException](1000)
+        self.busy = True
+        await self._turns[0].send(Turn(prompt, send))
+        return receive
+
+    async def interrupt(self) -> None:
+        client = self._client
+        if client is not None:
+            with anyio.move_on_after(CLOSE_TIMEOUT_S):
+                await client.interrupt()
+
+    async def stop(self) -> None:
+        """Close the child and wait (bounded) until it has gone."""
+        self._stop.set()
+        with anyio.move_on_after(CLOSE_TIMEOUT_S + 1):
+            await self.closed.wait()

@@ -1,0 +1,77 @@
+"""Build the Claude Agent SDK options for a child from a session's config."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from claude_agent_sdk import ClaudeAgentOptions
+from claude_agent_sdk.types import SessionStore
+
+from ..models import SessionConfig
+
+log = logging.getLogger("session_tree.child")
+
+# Variables that tell a process it runs inside a Claude Code session. A child
+# that inherits them believes it is nested and changes behaviour, so they are
+# never passed on (the SDK itself drops only CLAUDECODE).
+NESTED_SESSION_VARS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
+
+# Where the claude binary comes from when not the one bundled with the SDK.
+CLAUDE_PATH_VAR = "SESSION_TREE_CLAUDE"
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a child picks up a conversation.
+
+    ``session_id`` is the Claude session to resume, ``at`` the uuid of the
+    assistant message to cut its history after. A child started from a resume
+    point always forks (a new Claude session id), so no other session's child
+    history is ever rewritten.
+    """
+
+    session_id: str
+    at: str | None
+
+
+def clean_environment() -> None:
+    """Drop the nested-session markers from this process's environment, which
+    children inherit. Called once by the server at start-up."""
+    for name in NESTED_SESSION_VARS:
+        os.environ.pop(name, None)
+
+
+def build_options(
+    config: SessionConfig,
+    *,
+    resume: ResumePoint | None,
+    session_store: SessionStore | None,
+    extra_env: dict[str, str] | None = None,
+) -> ClaudeAgentOptions:
+    env = {**config.env, **(extra_env or {})}
+    return ClaudeAgentOptions(
+        cwd=config.cwd,
+        model=config.model,
+        system_prompt=config.system_prompt,
+        permission_mode=config.permission_mode,
+        allowed_tools=list(config.allowed_tools),
+        disallowed_tools=list(config.disallowed_tools),
+        max_turns=config.max_turns,
+        env=env,
+        cli_path=os.environ.get(CLAUDE_PATH_VAR) or None,
+        include_partial_messages=True,
+        resume=resume.session_id if resume else None,
+        resume_session_at=resume.at if resume else None,
+        fork_session=resume is not None,
+        session_store=session_store,
+        stderr=_log_stderr,
+        # Settings files on the machine must not change a child's behaviour
+        # behind the parent's back; the session config is the whole truth.
+        setting_sources=[],
+    )
+
+
+def _log_stderr(line: str) -> None:
+    log.debug("child stderr: %s", line.rstrip())

@@ -1,0 +1,98 @@
+"""The warm children of one server: started on demand, closed when idle, capped."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+import anyio
+from anyio.abc import TaskGroup
+from claude_agent_sdk import ClaudeAgentOptions
+
+from ..errors import CapacityExceeded
+from ._child import Child
+
+log = logging.getLogger("session_tree.child")
+
+
+class ChildPool:
+    """Owns every child process; lives inside the server's task group."""
+
+    def __init__(self, task_group: TaskGroup, *, max_warm: int, idle_timeout_s: float) -> None:
+        self._tg = task_group
+        self.max_warm = max_warm
+        self.idle_timeout_s = idle_timeout_s
+        self._children: dict[str, Child] = {}
+        self._temporary = itertools.count()
+        self._lock = anyio.Lock()
+
+    def get(self, key: str) -> Child | None:
+        child = self._children.get(key)
+        if child is not None and child.closed.is_set():
+            del self._children[key]
+            return None
+        return child
+
+    @property
+    def warm(self) -> int:
+        return sum(1 for child in self._children.values() if not child.closed.is_set())
+
+    async def start(self, key: str, options: ClaudeAgentOptions) -> Child:
+        """Start a child for ``key``, closing the one it had.
+
+        At the cap, the least recently used idle child is closed to make room;
+        when every child is busy, :class:`CapacityExceeded` says so.
+        """
+        async with self._lock:
+            old = self._children.pop(key, None)
+            if old is not None:
+                await old.stop()
+            await self._make_room()
+            child = Child(key=key, options=options, idle_timeout_s=self.idle_timeout_s)
+            await self._tg.start(self._run, child)
+            self._children[key] = child
+            return child
+
+    async def start_temporary(self, options: ClaudeAgentOptions) -> Child:
+        """A child for one turn (an ephemeral turn); the caller stops it."""
+        return await self.start(f"~temporary-{next(self._temporary)}", options)
+
+    async def discard(self, key: str) -> None:
+        child = self._children.pop(key, None)
+        if child is not None:
+            await child.stop()
+
+    async def aclose(self) -> None:
+        children = list(self._children.values())
+        self._children.clear()
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as tg:
+                for child in children:
+                    tg.start_soon(child.stop)
+
+    async def _make_room(self) -> None:
+        live = [c for c in self._children.values() if not c.closed.is_set()]
+        if len(live) < self.max_warm:
+            return
+        idle = sorted((c for c in live if not c.busy), key=lambda c: c.last_used)
+        if not idle:
+            raise CapacityExceeded(
+                f"All {self.max_warm} warm children are busy with turns. Wait for one to finish "
+                "(poll its stream), interrupt one, or raise SESSION_TREE_MAX_CHILDREN."
+            )
+        victim = idle[0]
+        self._children.pop(victim.key, None)
+        await victim.stop()
+
+    async def _run(self, child: Child, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        try:
+            await child.run(task_status=task_status)
+        except Exception:
+            if not child.started:
+                raise  # tg.start() hands it to whoever asked for the child
+            # After start-up, a child's failure is reported through its turn;
+            # it must never take the server's task group down with it.
+            log.exception("child %s ended with an error", child.key)
+        finally:
+            if self._children.get(child.key) is child:
+                del self._children[child.key]

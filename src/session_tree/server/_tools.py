@@ -1,0 +1,240 @@
+"""The MCP tools: thin handlers over the service.
+
+Each handler validates nothing the argument schema already does, calls one
+service method and returns its typed result. Domain errors become tool errors
+(``isError``) whose text says what to do next; nothing else is caught here, so
+a bug surfaces as the SDK's generic error rather than a traceback in the reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from ..errors import SessionTreeError
+from ..models import PermissionMode, Session, SessionConfig, Stream
+from ..service import (
+    ChatResult,
+    DeleteResult,
+    InterruptResult,
+    PollResult,
+    RenderResult,
+    SessionInfo,
+    SessionService,
+    StreamList,
+    TreeResult,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_PROMPT_CHARS = 1_000_000
+
+SessionName = Annotated[
+    str, Field(min_length=1, max_length=100, description="the session's unique name")
+]
+Prompt = Annotated[
+    str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="what to say to the child")
+]
+NodeId = Annotated[int, Field(ge=1, description="a node id, as shown by tree or render_context")]
+
+
+def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn domain errors into MCP tool errors with the domain message."""
+
+    @wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except SessionTreeError as exc:
+            raise ToolError(str(exc)) from exc
+
+    return wrapper
+
+
+def service_of(ctx: Context[Any, Any]) -> SessionService:
+    service = ctx.request_context.lifespan_context
+    assert isinstance(service, SessionService)
+    return service
+
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+RUNS_CHILD = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
+DESTROYS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False
+)
+
+
+def register(server: MCPServer[SessionService]) -> None:
+    @server.tool(annotations=WRITES)
+    @tool_errors
+    async def create(
+        name: SessionName,
+        ctx: Context[Any, Any],
+        cwd: Annotated[str | None, Field(description="the child's working directory")] = None,
+        model: Annotated[
+            str | None, Field(description="model for the child, e.g. claude-sonnet-4-5")
+        ] = None,
+        system_prompt: Annotated[
+            str | None, Field(description="replaces Claude Code's system prompt")
+        ] = None,
+        permission_mode: Annotated[
+            PermissionMode, Field(description="Claude Code permission mode")
+        ] = "default",
+        allowed_tools: Annotated[
+            list[str] | None, Field(description="rules such as 'Read' or 'Bash(git *)'")
+        ] = None,
+        disallowed_tools: Annotated[
+            list[str] | None, Field(description="rules the child may never use")
+        ] = None,
+        max_turns: Annotated[
+            int | None, Field(ge=1, description="cap on model round trips per chat")
+        ] = None,
+    ) -> Session:
+        """Create a child Claude Code session with an empty history. The child starts on its first chat."""
+        config = SessionConfig(
+            cwd=cwd,
+            model=model,
+            system_prompt=system_prompt,
+            permission_mode=permission_mode,
+            allowed_tools=allowed_tools or [],
+            disallowed_tools=disallowed_tools or [],
+            max_turns=max_turns,
+        )
+        return await service_of(ctx).create(name, config)
+
+    @server.tool(annotations=RUNS_CHILD)
+    @tool_errors
+    async def chat(
+        name: SessionName,
+        prompt: Prompt,
+        ctx: Context[Any, Any],
+        ephemeral: Annotated[
+            bool, Field(description="a side question: recorded off-branch, the head does not move")
+        ] = False,
+        wait_s: Annotated[
+            float | None,
+            Field(gt=0, le=3600, description="longest to block; default 45 s, then poll"),
+        ] = None,
+    ) -> ChatResult:
+        """Send a prompt and wait for the reply. Returns the final text, tool calls, new head and usage.
+        If the turn is still running at the wait bound (or needs an approval), returns its status and
+        stream_id: continue with poll."""
+
+        async def progress(events: int) -> None:
+            await ctx.report_progress(events, message=f"{events} events")
+
+        return await service_of(ctx).chat(
+            name, prompt, ephemeral=ephemeral, wait_s=wait_s, on_progress=progress
+        )
+
+    @server.tool(annotations=RUNS_CHILD)
+    @tool_errors
+    async def chat_async(
+        name: SessionName,
+        prompt: Prompt,
+        ctx: Context[Any, Any],
+        ephemeral: Annotated[
+            bool, Field(description="recorded off-branch; the head does not move")
+        ] = False,
+    ) -> Stream:
+        """Start a turn and return its stream at once; read it with poll."""
+        return await service_of(ctx).chat_async(name, prompt, ephemeral=ephemeral)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def poll(
+        stream_id: Annotated[int, Field(ge=1, description="from chat, chat_async or streams")],
+        ctx: Context[Any, Any],
+        from_seq: Annotated[
+            int, Field(ge=0, description="first event seq to return (next_seq of the last poll)")
+        ] = 0,
+        limit: Annotated[int, Field(ge=1, le=10_000, description="most events to return")] = 500,
+        wait_ms: Annotated[
+            int, Field(ge=0, le=50_000, description="long poll: wait this long for a new event")
+        ] = 0,
+    ) -> PollResult:
+        """Events of a turn after a seq, its status, and whether more remain."""
+        return await service_of(ctx).poll(stream_id, from_seq, limit, wait_ms)
+
+    @server.tool(annotations=WRITES)
+    @tool_errors
+    async def fork(
+        name: SessionName,
+        new_name: SessionName,
+        ctx: Context[Any, Any],
+        at: Annotated[
+            int | None,
+            Field(ge=1, description="a summary node (turn end) or the root; default the head"),
+        ] = None,
+    ) -> Session:
+        """Branch a session: a new session whose history is name's up to a node. Copies nothing."""
+        return await service_of(ctx).fork(name, new_name, at)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def render_context(
+        name: SessionName,
+        ctx: Context[Any, Any],
+        start: Annotated[
+            int | None, Field(ge=1, description="first node (an ancestor of end)")
+        ] = None,
+        end: Annotated[
+            int | None, Field(ge=1, description="last node; default the session's head")
+        ] = None,
+    ) -> RenderResult:
+        """A branch as Claude Messages API messages (user/assistant, text, thinking, tool_use, tool_result)."""
+        return await service_of(ctx).render_context(name, start, end)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def get(name: SessionName, ctx: Context[Any, Any]) -> SessionInfo:
+        """One session: head, config, usage, the running stream if any."""
+        return await service_of(ctx).get(name)
+
+    @server.tool(name="list", annotations=READ_ONLY)
+    @tool_errors
+    async def list_sessions(ctx: Context[Any, Any]) -> list[SessionInfo]:
+        """Every session, by name."""
+        return await service_of(ctx).list()
+
+    @server.tool(annotations=DESTROYS)
+    @tool_errors
+    async def delete(name: SessionName, ctx: Context[Any, Any]) -> DeleteResult:
+        """Delete a session and the nodes no other session reaches. Forks keep their history."""
+        return await service_of(ctx).delete(name)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def tree(name: SessionName, ctx: Context[Any, Any]) -> TreeResult:
+        """The whole tree a session lives on: nodes with previews, and every session's head."""
+        return await service_of(ctx).tree(name)
+
+    @server.tool(annotations=WRITES)
+    @tool_errors
+    async def interrupt(name: SessionName, ctx: Context[Any, Any]) -> InterruptResult:
+        """Stop the session's running turn. What already arrived stays in the tree."""
+        return await service_of(ctx).interrupt(name)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def streams(
+        ctx: Context[Any, Any],
+        name: Annotated[str | None, Field(description="only this session's streams")] = None,
+        limit: Annotated[int, Field(ge=1, le=1000)] = 50,
+    ) -> StreamList:
+        """Recent turns' streams, newest first, with their status."""
+        return await service_of(ctx).streams(name, limit)

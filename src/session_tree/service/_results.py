@@ -1,0 +1,81 @@
+"""What the service hands back: the typed results the MCP tools return as they are."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ..models import Event, Session, Stream, StreamStatus, TreeView, Usage
+from ._render import RenderedMessage
+
+
+class ToolCallSummary(BaseModel):
+    id: str
+    name: str
+    input_preview: str
+    result_preview: str | None = None
+    is_error: bool = False
+
+
+class ChatResult(BaseModel):
+    session: str
+    stream_id: int
+    status: StreamStatus = Field(
+        description="completed, failed or interrupted when the turn ended; running when the wait "
+        "bound passed first (call poll); awaiting_permission when the child waits on an approval"
+    )
+    text: str = Field(description="the assistant's text in this turn so far")
+    tool_calls: list[ToolCallSummary]
+    head_id: int = Field(description="the session's head node after the turn")
+    usage: Usage | None = Field(default=None, description="this turn's usage, once it has ended")
+    error: str | None = None
+    next_seq: int = Field(description="pass as from_seq to poll to read what comes after")
+    ephemeral: bool = False
+
+
+class PollResult(BaseModel):
+    stream_id: int
+    session: str
+    status: StreamStatus
+    events: list[Event]
+    next_seq: int = Field(description="pass as from_seq in the next poll")
+    more: bool = Field(description="true when more events are already waiting past this page")
+    done: bool = Field(description="true once the stream has ended and every event has been read")
+    error: str | None = None
+
+
+class SessionInfo(BaseModel):
+    session: Session
+    running_stream_id: int | None = None
+    warm: bool = False
+
+
+class RenderResult(BaseModel):
+    session: str
+    start_id: int | None
+    end_id: int
+    messages: list[RenderedMessage]
+
+
+class StreamList(BaseModel):
+    streams: list[Stream]
+
+
+class TreeResult(BaseModel):
+    session: str
+    tree: TreeView
+
+
+class DeleteResult(BaseModel):
+    session: str
+    nodes_removed: int
+
+
+class InterruptResult(BaseModel):
+    session: str
+    stream_id: int | None
+    status: Literal["interrupted", "not_running"]
+
+
+JSON = dict[str, Any]

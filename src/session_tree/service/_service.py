@@ -1,0 +1,503 @@
+"""Sessions, turns and forks: the behaviour behind every tool.
+
+A turn runs in the service's own task group, not in the request that started
+it, so a parent's tool call can return (chat's wait bound, chat_async) while
+the turn goes on and its events land in the stream for poll.
+
+How a child picks up a branch: every turn that ends well leaves a summary node
+holding the Claude session id that produced it and the uuid of its last
+assistant message. A session whose warm child already ends at its head reuses
+it; otherwise a child starts from the head's summary with ``resume`` +
+``resume_session_at`` + ``fork_session``, so it sees exactly the branch from
+the root to the head, and no other session's child history is touched. A turn
+that fails or is interrupted leaves its nodes in the tree as a side branch and
+does not move the head; its child is closed, so the next turn resumes from the
+head exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskGroup
+from claude_agent_sdk import ResultMessage
+
+from ..agents import Child, ChildPool, ResumePoint, build_options
+from ..errors import ChildError, InvalidArgument, SessionBusy, SessionTreeError
+from ..models import (
+    NewNode,
+    Node,
+    NodeKind,
+    Session,
+    SessionConfig,
+    Stream,
+    StreamStatus,
+    Usage,
+)
+from ..store import Store
+from ._render import render
+from ._results import (
+    ChatResult,
+    DeleteResult,
+    InterruptResult,
+    PollResult,
+    RenderResult,
+    SessionInfo,
+    StreamList,
+    ToolCallSummary,
+    TreeResult,
+)
+from ._settings import Settings
+from ._translate import translate, usage_of
+
+log = logging.getLogger("session_tree.service")
+
+_WAIT_STATES = frozenset(
+    {
+        StreamStatus.AWAITING_PERMISSION,
+        StreamStatus.COMPLETED,
+        StreamStatus.FAILED,
+        StreamStatus.INTERRUPTED,
+    }
+)
+PREVIEW = 200
+
+
+@dataclass
+class _RunningTurn:
+    stream_id: int
+    session: str
+    child: Child | None = None
+    interrupted: bool = False
+    done: anyio.Event = field(default_factory=anyio.Event)
+
+
+class SessionService:
+    def __init__(
+        self, store: Store, pool: ChildPool, task_group: TaskGroup, settings: Settings
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.settings = settings
+        self._tg = task_group
+        self._running: dict[str, _RunningTurn] = {}
+        self._start_lock = anyio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[SessionService]:
+        """The store, the children and every running turn, for the length of a block."""
+        async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
+            ended = await store.streams.end_all_active(
+                "the previous session-tree server stopped mid-turn"
+            )
+            for stream in ended:
+                await store.approvals.expire_pending(
+                    stream_id=stream.id, reason="the turn was interrupted"
+                )
+            async with anyio.create_task_group() as tg:
+                pool = ChildPool(
+                    tg, max_warm=settings.max_children, idle_timeout_s=settings.idle_timeout_s
+                )
+                service = cls(store, pool, tg, settings)
+                try:
+                    yield service
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await service.aclose()
+                    tg.cancel_scope.cancel()
+
+    async def aclose(self) -> None:
+        """Interrupt running turns, settle their approvals, close every child."""
+        for turn in list(self._running.values()):
+            turn.interrupted = True
+            with anyio.move_on_after(5):
+                await self._finish_interrupted(turn, "session-tree is shutting down")
+        await self.pool.aclose()
+
+    # --- sessions -------------------------------------------------------------------------
+
+    async def create(self, name: str, config: SessionConfig) -> Session:
+        _check_name(name)
+        return await self.store.sessions.create(name, config)
+
+    async def get(self, name: str) -> SessionInfo:
+        session = await self.store.sessions.get(name)
+        active = await self.store.streams.active(session_id=session.id)
+        return SessionInfo(
+            session=session,
+            running_stream_id=active[-1].id if active else None,
+            warm=self.pool.get(name) is not None,
+        )
+
+    async def list(self) -> list[SessionInfo]:
+        sessions = await self.store.sessions.all()
+        active = {s.session_id: s.id for s in await self.store.streams.active()}
+        return [
+            SessionInfo(
+                session=s,
+                running_stream_id=active.get(s.id),
+                warm=self.pool.get(s.name) is not None,
+            )
+            for s in sessions
+        ]
+
+    async def fork(self, name: str, new_name: str, at: int | None) -> Session:
+        _check_name(new_name)
+        if at is not None:
+            node = await self.store.nodes.get(at)
+            if node.kind not in (NodeKind.ROOT, NodeKind.SUMMARY):
+                raise InvalidArgument(
+                    f"Node {at} is a {node.kind.value} node inside a turn; a fork starts at a turn boundary. "
+                    "Fork at the turn's summary node (kind 'summary', see tree) or at the root."
+                )
+        return await self.store.sessions.fork(name, new_name, at=at)
+
+    async def delete(self, name: str) -> DeleteResult:
+        session = await self.store.sessions.get(name)
+        if name in self._running:
+            raise SessionBusy(name, self._running[name].stream_id)
+        await self.pool.discard(name)
+        removed = await self.store.sessions.delete(session.name)
+        return DeleteResult(session=name, nodes_removed=removed)
+
+    async def tree(self, name: str) -> TreeResult:
+        session = await self.store.sessions.get(name)
+        return TreeResult(session=name, tree=await self.store.nodes.tree(session.tree_id))
+
+    async def render_context(self, name: str, start: int | None, end: int | None) -> RenderResult:
+        session = await self.store.sessions.get(name)
+        end_id = end if end is not None else session.head_id
+        path = await self.store.nodes.path(end_id, start=start)
+        if path[0].tree_id != session.tree_id:
+            raise InvalidArgument(
+                f"Node {end_id} is not in the tree of session {name!r}; call tree to see its nodes."
+            )
+        return RenderResult(session=name, start_id=start, end_id=end_id, messages=render(path))
+
+    async def streams(self, name: str | None, limit: int) -> StreamList:
+        if name is not None:
+            await self.store.sessions.get(name)
+        return StreamList(streams=await self.store.streams.recent(name, limit=limit))
+
+    # --- turns ----------------------------------------------------------------------------
+
+    async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
+        """Start a turn and return its stream at once."""
+        if not prompt.strip():
+            raise InvalidArgument(
+                "The prompt is empty; send the text you want the child to answer."
+            )
+        async with self._start_lock:
+            session = await self.store.sessions.get(name)
+            if name in self._running:
+                raise SessionBusy(name, self._running[name].stream_id)
+            active = await self.store.streams.active(session_id=session.id)
+            if active:
+                raise SessionBusy(name, active[-1].id)
+            prompt_node = await self.store.nodes.append(
+                session.head_id,
+                NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
+            )
+            stream = await self.store.streams.create(
+                name, ephemeral=ephemeral, prompt_node_id=prompt_node.id
+            )
+            turn = _RunningTurn(stream_id=stream.id, session=name)
+            self._running[name] = turn
+        self._tg.start_soon(self._run_turn, turn, session, prompt_node, prompt, ephemeral)
+        return stream
+
+    async def chat(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        ephemeral: bool = False,
+        wait_s: float | None = None,
+        on_progress: Callable[[int], Awaitable[None]] | None = None,
+    ) -> ChatResult:
+        """Start a turn and wait, at most ``wait_s``, for it to end or to need an approval.
+
+        ``on_progress`` hears the number of events so far each time some arrive.
+        """
+        stream = await self.chat_async(name, prompt, ephemeral=ephemeral)
+        deadline = anyio.current_time() + (
+            wait_s if wait_s is not None else self.settings.chat_wait_s
+        )
+        try:
+            next_seq = 0
+            while (remaining := deadline - anyio.current_time()) > 0:
+                events, current = await self.store.streams.wait(
+                    stream.id, from_seq=next_seq, limit=10_000, timeout=remaining
+                )
+                if events:
+                    next_seq = events[-1].seq + 1
+                    if on_progress is not None:
+                        await on_progress(next_seq)
+                if current.status in _WAIT_STATES and current.last_seq < next_seq:
+                    break
+        except anyio.get_cancelled_exc_class():
+            # The parent cancelled its tool call: stop the turn it started.
+            with anyio.CancelScope(shield=True):
+                await self.interrupt(name)
+            raise
+        return await self.summarize(stream.id)
+
+    async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
+        events, stream = await self.store.streams.wait(
+            stream_id, from_seq=from_seq, limit=limit, timeout=max(wait_ms, 0) / 1000
+        )
+        next_seq = events[-1].seq + 1 if events else max(from_seq, 0)
+        more = stream.last_seq >= next_seq
+        return PollResult(
+            stream_id=stream.id,
+            session=stream.session_name,
+            status=stream.status,
+            events=events,
+            next_seq=next_seq,
+            more=more,
+            done=stream.status.terminal and not more,
+            error=stream.error,
+        )
+
+    async def interrupt(self, name: str) -> InterruptResult:
+        session = await self.store.sessions.get(name)
+        turn = self._running.get(name)
+        if turn is None:
+            active = await self.store.streams.active(session_id=session.id)
+            if not active:
+                return InterruptResult(session=name, stream_id=None, status="not_running")
+            raise SessionBusy(name, active[-1].id)  # owned by another server process
+        turn.interrupted = True
+        if turn.child is not None:
+            with anyio.move_on_after(5):
+                await turn.child.interrupt()
+        with anyio.move_on_after(10):
+            await turn.done.wait()
+        if not turn.done.is_set():
+            await self._finish_interrupted(turn, "interrupted by the parent")
+        return InterruptResult(session=name, stream_id=turn.stream_id, status="interrupted")
+
+    async def summarize(self, stream_id: int) -> ChatResult:
+        """A turn as chat returns it: its text, tool calls, status and usage so far."""
+        stream = await self.store.streams.get(stream_id)
+        session = await self.store.sessions.get(stream.session_name)
+        events = await self.store.streams.read(stream_id, limit=10_000)
+        text: list[str] = []
+        calls: dict[str, ToolCallSummary] = {}
+        usage: Usage | None = None
+        for event in events:
+            if event.kind == "text":
+                text.append(str(event.data.get("text", "")))
+            elif event.kind == "tool_use":
+                call_id = str(event.data.get("id"))
+                calls[call_id] = ToolCallSummary(
+                    id=call_id,
+                    name=str(event.data.get("name")),
+                    input_preview=_preview(event.data.get("input")),
+                )
+            elif event.kind == "tool_result":
+                call = calls.get(str(event.data.get("tool_use_id")))
+                if call is not None:
+                    call.result_preview = _preview(event.data.get("content"))
+                    call.is_error = bool(event.data.get("is_error"))
+            elif event.kind == "turn_end":
+                usage = Usage.model_validate(event.data["usage"])
+        return ChatResult(
+            session=session.name,
+            stream_id=stream.id,
+            status=stream.status,
+            text="\n\n".join(text),
+            tool_calls=list(calls.values()),
+            head_id=session.head_id,
+            usage=usage,
+            error=stream.error,
+            next_seq=stream.last_seq + 1,
+            ephemeral=stream.ephemeral,
+        )
+
+    async def _run_turn(
+        self, turn: _RunningTurn, session: Session, prompt_node: Node, prompt: str, ephemeral: bool
+    ) -> None:
+        stream_id = turn.stream_id
+        try:
+            await self.store.streams.append(
+                stream_id, "turn_start", {"prompt_node_id": prompt_node.id}
+            )
+            child = await self._child_for(session, ephemeral)
+            turn.child = child
+            if turn.interrupted:
+                raise _Interrupted
+            await self._consume(turn, child, session, prompt_node, prompt, ephemeral)
+        except _Interrupted:
+            await self._finish_interrupted(turn, "interrupted by the parent")
+        except (SessionTreeError, OSError) as exc:
+            await self._fail(turn, str(exc))
+        except Exception as exc:
+            log.exception("turn %s failed", stream_id)
+            await self._fail(turn, f"internal error: {exc!r}")
+        finally:
+            if ephemeral and turn.child is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.pool.discard(turn.child.key)
+            self._running.pop(turn.session, None)
+            turn.done.set()
+
+    async def _child_for(self, session: Session, ephemeral: bool) -> Child:
+        if not ephemeral:
+            warm = self.pool.get(session.name)
+            if warm is not None and warm.head_node_id == session.head_id and not warm.busy:
+                return warm
+        head = await self.store.nodes.get(session.head_id)
+        resume: ResumePoint | None = None
+        if head.kind is NodeKind.SUMMARY:
+            resume = ResumePoint(
+                session_id=str(head.data["claude_session_id"]), at=head.data.get("resume_at")
+            )
+        elif head.kind is not NodeKind.ROOT:
+            raise InvalidArgument(
+                f"Session {session.name!r} has its head inside a turn (node {head.id}); fork it at a summary node."
+            )
+        options = build_options(session.config, resume=resume, session_store=self.store.transcripts)
+        try:
+            if ephemeral:
+                return await self.pool.start_temporary(options)
+            return await self.pool.start(session.name, options)
+        except ChildError:
+            raise
+        except Exception as exc:
+            raise ChildError(f"Could not start Claude Code for {session.name!r}: {exc}") from exc
+
+    async def _consume(
+        self,
+        turn: _RunningTurn,
+        child: Child,
+        session: Session,
+        prompt_node: Node,
+        prompt: str,
+        ephemeral: bool,
+    ) -> None:
+        stream_id = turn.stream_id
+        parent_id = prompt_node.id
+        last_assistant_uuid: str | None = None
+        messages = await child.start_turn(prompt)
+        result: ResultMessage | None = None
+        async with messages:
+            async for message in messages:
+                if isinstance(message, BaseException):
+                    raise message
+                items = translate(message, ephemeral=ephemeral)
+                nodes = [item.node for item in items if item.node is not None]
+                if nodes:
+                    appended = iter(await self.store.nodes.append_chain(parent_id, nodes))
+                    for item in items:
+                        if item.node is not None:
+                            node = next(appended)
+                            item.data["node_id"] = node.id
+                            parent_id = node.id
+                            if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
+                                last_assistant_uuid = node.message_uuid
+                await self.store.streams.append_many(
+                    stream_id, [(item.kind, item.data) for item in items]
+                )
+                if isinstance(message, ResultMessage):
+                    result = message
+        if turn.interrupted:
+            raise _Interrupted
+        if result is None:
+            raise ChildError("Claude Code ended the turn without a result.")
+        usage = usage_of(result)
+        summary = await self.store.nodes.append(
+            parent_id,
+            NewNode(
+                kind=NodeKind.SUMMARY,
+                ephemeral=ephemeral,
+                data={
+                    "claude_session_id": result.session_id,
+                    "resume_at": last_assistant_uuid,
+                    "stop_reason": result.stop_reason,
+                    "is_error": result.is_error,
+                    "usage": usage.model_dump(),
+                },
+            ),
+        )
+        await self.store.sessions.add_usage(session.name, usage)
+        if result.is_error or last_assistant_uuid is None:
+            error = _result_error(result)
+            await self.store.streams.append(
+                stream_id,
+                "turn_end",
+                {"usage": usage.model_dump(), "summary_node_id": summary.id, "error": error},
+            )
+            await self._fail(turn, error)
+            return
+        if not ephemeral:
+            await self.store.sessions.set_head(session.name, summary.id)
+            await self.store.sessions.set_claude_session_id(session.name, result.session_id)
+            child.head_node_id = summary.id
+        await self.store.streams.append(
+            stream_id,
+            "turn_end",
+            {
+                "usage": usage.model_dump(),
+                "summary_node_id": summary.id,
+                "head_moved": not ephemeral,
+            },
+        )
+        await self.store.streams.set_status(stream_id, StreamStatus.COMPLETED)
+
+    async def _fail(self, turn: _RunningTurn, error: str) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.pool.discard(turn.session)  # its history no longer matches the head
+            await self.store.approvals.expire_pending(
+                stream_id=turn.stream_id, reason="the turn failed"
+            )
+            await self.store.streams.append(turn.stream_id, "error", {"message": error})
+            stream = await self.store.streams.get(turn.stream_id)
+            if not stream.status.terminal:
+                await self.store.streams.set_status(
+                    turn.stream_id, StreamStatus.FAILED, error=error
+                )
+
+    async def _finish_interrupted(self, turn: _RunningTurn, reason: str) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.pool.discard(turn.session)
+            await self.store.approvals.expire_pending(
+                stream_id=turn.stream_id, reason=f"the turn was {reason}"
+            )
+            stream = await self.store.streams.get(turn.stream_id)
+            if not stream.status.terminal:
+                await self.store.streams.append(turn.stream_id, "interrupted", {"reason": reason})
+                await self.store.streams.set_status(
+                    turn.stream_id, StreamStatus.INTERRUPTED, error=reason
+                )
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _result_error(result: ResultMessage) -> str:
+    detail = "; ".join(result.errors or []) or (result.result or "") or result.subtype
+    status = f" (model API status {result.api_error_status})" if result.api_error_status else ""
+    return f"The child's turn failed{status}: {detail}"
+
+
+def _preview(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
+
+
+MAX_NAME = 100
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > MAX_NAME or not name.isprintable() or name != name.strip():
+        raise InvalidArgument(
+            f"Session names are 1-{MAX_NAME} printable characters with no leading or trailing spaces; "
+            f"got {name!r}."
+        )

@@ -1,0 +1,175 @@
+"""SDK messages -> stream events and tree nodes.
+
+A complete content block becomes a node (and an event naming it); token deltas
+are only events. Anything this version does not recognise is kept as an event
+of its own kind, never dropped and never an error: Claude Code adds message
+types faster than we do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ResultMessage,
+    SystemMessage,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+from claude_agent_sdk.types import Message, StreamEvent
+
+from ..models import JSONObject, NewNode, NodeKind, Usage
+
+# Raw API stream events that carry nothing the complete blocks do not.
+_QUIET_STREAM_EVENTS = frozenset(
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_stop",
+        "ping",
+    }
+)
+
+
+@dataclass
+class Item:
+    """One thing to record: an event, and the node it describes if it is a complete block."""
+
+    kind: str
+    data: JSONObject
+    node: NewNode | None = None
+
+
+def translate(message: Message, *, ephemeral: bool) -> list[Item]:
+    if isinstance(message, StreamEvent):
+        return _stream_event(message)
+    if isinstance(message, AssistantMessage):
+        return _assistant(message, ephemeral)
+    if isinstance(message, UserMessage):
+        return _user(message, ephemeral)
+    if isinstance(message, SystemMessage):
+        return [Item("system", {"subtype": message.subtype, "data": _jsonable(message.data)})]
+    if isinstance(message, ResultMessage):
+        return [Item("result", result_data(message))]
+    return [Item("unknown", {"type": type(message).__name__, "data": _jsonable(message)})]
+
+
+def _stream_event(message: StreamEvent) -> list[Item]:
+    event = message.event
+    kind = event.get("type")
+    if message.parent_tool_use_id is not None or kind in _QUIET_STREAM_EVENTS:
+        return []
+    if kind == "content_block_delta":
+        delta = event.get("delta", {})
+        if delta.get("type") == "text_delta":
+            return [Item("text_delta", {"text": delta.get("text", "")})]
+        if delta.get("type") == "thinking_delta":
+            return [Item("thinking_delta", {"thinking": delta.get("thinking", "")})]
+        if delta.get("type") in {"input_json_delta", "signature_delta"}:
+            return []
+    return [Item("stream_event", {"event": _jsonable(event)})]
+
+
+def _assistant(message: AssistantMessage, ephemeral: bool) -> list[Item]:
+    items: list[Item] = []
+    subagent = message.parent_tool_use_id is not None
+    for block in message.content:
+        data: JSONObject
+        if isinstance(block, TextBlock):
+            kind, data = NodeKind.TEXT, {"text": block.text}
+        elif isinstance(block, ThinkingBlock):
+            kind, data = (
+                NodeKind.THINKING,
+                {"thinking": block.thinking, "signature": block.signature},
+            )
+        elif isinstance(block, ToolUseBlock):
+            kind, data = (
+                NodeKind.TOOL_USE,
+                {"id": block.id, "name": block.name, "input": block.input},
+            )
+        else:
+            items.append(Item("unknown_block", {"role": "assistant", "block": _jsonable(block)}))
+            continue
+        if subagent:
+            # A subagent's inner conversation is not part of this branch's history.
+            items.append(
+                Item(
+                    f"subagent_{kind.value}",
+                    {**data, "parent_tool_use_id": message.parent_tool_use_id},
+                )
+            )
+            continue
+        node = NewNode(kind=kind, data=data, ephemeral=ephemeral, message_uuid=message.uuid)
+        items.append(Item(kind.value, dict(data), node))
+    if message.error is not None:
+        items.append(Item("error", {"error": str(message.error)}))
+    return items
+
+
+def _user(message: UserMessage, ephemeral: bool) -> list[Item]:
+    if isinstance(message.content, str) or message.parent_tool_use_id is not None:
+        return [Item("user", {"content": _jsonable(message.content)})]
+    items: list[Item] = []
+    for block in message.content:
+        if isinstance(block, ToolResultBlock):
+            data: JSONObject = {
+                "tool_use_id": block.tool_use_id,
+                "content": _jsonable(block.content),
+                "is_error": bool(block.is_error),
+            }
+            node = NewNode(
+                kind=NodeKind.TOOL_RESULT, data=data, ephemeral=ephemeral, message_uuid=message.uuid
+            )
+            items.append(Item("tool_result", dict(data), node))
+        else:
+            items.append(Item("user", {"block": _jsonable(block)}))
+    return items
+
+
+def result_data(message: ResultMessage) -> JSONObject:
+    return {
+        "subtype": message.subtype,
+        "is_error": message.is_error,
+        "stop_reason": message.stop_reason,
+        "num_turns": message.num_turns,
+        "duration_ms": message.duration_ms,
+        "total_cost_usd": message.total_cost_usd,
+        "usage": _jsonable(message.usage or {}),
+        "result": message.result,
+        "errors": message.errors,
+        "api_error_status": message.api_error_status,
+        "session_id": message.session_id,
+    }
+
+
+def usage_of(message: ResultMessage) -> Usage:
+    raw = message.usage or {}
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0),
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
+        cost_usd=float(message.total_cost_usd or 0.0),
+        turns=1,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values from SDK dataclasses and whatever else a message holds."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
