@@ -1,0 +1,90 @@
+"""A real MCP client talking to a real ``session-tree serve`` whose children
+are the real ``claude`` binary, pointed at a scripted model on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp_types import TextContent
+
+from session_tree.testing import ScriptedModel, child_env
+
+
+@dataclass
+class Harness:
+    model: ScriptedModel
+    client: ClientSession
+    db_path: Path
+    stderr_path: Path
+
+    async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        """Call a tool that must succeed; its structured result."""
+        result = await self.client.call_tool(tool, arguments)
+        assert not result.is_error, f"{tool} failed: {_text(result.content)}\n{self.server_log()}"
+        structured: dict[str, Any] | None = result.structured_content
+        assert structured is not None
+        return structured
+
+    async def call_error(self, tool: str, **arguments: Any) -> str:
+        """Call a tool that must fail; the error text."""
+        result = await self.client.call_tool(tool, arguments)
+        assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
+        return _text(result.content)
+
+    async def poll_to_end(self, stream_id: int, *, wait_ms: int = 5000) -> list[dict[str, Any]]:
+        """Every event of a stream, polling until it has ended and all is read."""
+        events: list[dict[str, Any]] = []
+        from_seq = 0
+        for _ in range(200):
+            page = await self.call("poll", stream_id=stream_id, from_seq=from_seq, wait_ms=wait_ms)
+            events.extend(page["events"])
+            from_seq = page["next_seq"]
+            if page["done"]:
+                return events
+        raise AssertionError(f"stream {stream_id} did not end after 200 polls")
+
+    def server_log(self) -> str:
+        return self.stderr_path.read_text(errors="replace")[-4000:]
+
+
+def _text(content: list[Any]) -> str:
+    return "\n".join(block.text for block in content if isinstance(block, TextContent))
+
+
+@asynccontextmanager
+async def serve(
+    tmp_path: Path,
+    model: ScriptedModel,
+    *,
+    db_path: Path | None = None,
+    env: dict[str, str] | None = None,
+    max_retries: int | None = 0,
+) -> AsyncIterator[Harness]:
+    db_path = db_path or tmp_path / "session-tree.db"
+    stderr_path = tmp_path / f"server-{db_path.stem}.log"
+    server_env = child_env(model, tmp_path / "home", inherit=True, max_retries=max_retries)
+    server_env |= {"SESSION_TREE_DB": str(db_path), **(env or {})}
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "session_tree.cli", "serve", "--log-level", "DEBUG"],
+        env=server_env,
+        cwd=str(tmp_path),
+    )
+    async with AsyncExitStack() as stack:
+        errlog: TextIO = stack.enter_context(stderr_path.open("w"))
+        read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+        client = await stack.enter_async_context(ClientSession(read, write))
+        await client.initialize()
+        yield Harness(model=model, client=client, db_path=db_path, stderr_path=stderr_path)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
