@@ -344,7 +344,7 @@ class SessionService:
             if ephemeral and turn.child is not None:
                 with anyio.CancelScope(shield=True):
                     await self.pool.discard(turn.child.key)
-            self._running.pop(turn.session, None)
+            self._release(turn)
             turn.done.set()
 
     async def _child_for(self, session: Session, ephemeral: bool) -> Child:
@@ -448,7 +448,14 @@ class SessionService:
                 "head_moved": not ephemeral,
             },
         )
+        self._release(turn)
         await self.store.streams.set_status(stream_id, StreamStatus.COMPLETED)
+
+    def _release(self, turn: _RunningTurn) -> None:
+        """The session may take its next turn. Called before a stream's final status is
+        written, so a parent that sees the status can chat again at once."""
+        if self._running.get(turn.session) is turn:
+            del self._running[turn.session]
 
     async def _fail(self, turn: _RunningTurn, error: str) -> None:
         with anyio.CancelScope(shield=True):
@@ -458,6 +465,7 @@ class SessionService:
             )
             await self.store.streams.append(turn.stream_id, "error", {"message": error})
             stream = await self.store.streams.get(turn.stream_id)
+            self._release(turn)
             if not stream.status.terminal:
                 await self.store.streams.set_status(
                     turn.stream_id, StreamStatus.FAILED, error=error
@@ -472,6 +480,7 @@ class SessionService:
             stream = await self.store.streams.get(turn.stream_id)
             if not stream.status.terminal:
                 await self.store.streams.append(turn.stream_id, "interrupted", {"reason": reason})
+                self._release(turn)
                 await self.store.streams.set_status(
                     turn.stream_id, StreamStatus.INTERRUPTED, error=reason
                 )
