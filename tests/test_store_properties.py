@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import anyio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from session_tree.models import NewNode, Node, NodeKind
@@ -103,6 +103,22 @@ async def run_history(db_path: Path, history: list[Op]) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=ops)
+# Found by hypothesis: a sweep must take the non-ephemeral descendants of a
+# swept ephemeral node with it, or the parent link dangles.
+@example(
+    history=[
+        ("append", 0, 0, False),
+        ("append", 0, 0, True),
+        ("append", 0, 0, False),
+        ("append", 0, 0, False),
+        ("append", 0, 0, False),
+        ("append", 0, 2684, False),
+        ("fork", 0, 0, False),
+        ("delete", 0, 0, False),
+        ("append", 0, 0, False),
+        ("sweep", 0, 0, False),
+    ]
+)
 def test_tree_invariants_hold_for_any_history(history: list[Op]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         anyio.run(run_history, Path(tmp) / "tree.db", history, backend="asyncio")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import anyio
 import pytest
@@ -287,3 +288,30 @@ async def test_unknown_session_errors_list_the_names_that_exist(harness: Harness
     assert "alpha" in error
     duplicate = await harness.call_error("create", name="alpha")
     assert "already exists" in duplicate
+
+
+async def test_chat_reports_progress_and_returns_running_at_its_wait_bound(
+    harness: Harness, model: ScriptedModel
+) -> None:
+    gate = threading.Event()
+    model.push(text("first ", "second", gate=gate, gate_after_deltas=1))
+    await harness.call("create", name="main")
+    reported: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
+
+    arguments: dict[str, Any] = {"name": "main", "prompt": "go", "wait_s": 3}
+    try:
+        result = await harness.client.call_tool("chat", arguments, progress_callback=on_progress)
+    finally:
+        gate.set()
+
+    assert not result.is_error
+    running = result.structured_content
+    assert running is not None
+    assert running["status"] == "running"
+    assert reported  # at least the turn_start and first delta were reported
+    events = await harness.poll_to_end(running["stream_id"])
+    assert events[-1]["kind"] == "turn_end"
+    assert "".join(e["data"]["text"] for e in events if e["kind"] == "text_delta") == "first second"

@@ -169,13 +169,17 @@ class Nodes:
     async def sweep_ephemeral(self, tree_id: int, *, keep: Iterable[int] = ()) -> int:
         """Delete the tree's ephemeral nodes that no head, and nothing in ``keep``, reaches.
 
-        ``keep`` protects the nodes of ephemeral turns still running, which no
-        head points at by design.
+        Their descendants go with them (no head reaches those either, since
+        what heads reach is closed under parents). ``keep`` protects the nodes
+        of ephemeral turns still running, which no head points at by design.
         """
         async with self._db.write() as conn:
             await conn.execute(
-                _NEEDED + "DELETE FROM nodes WHERE tree_id = :tree_id AND ephemeral = 1 "
-                "AND id NOT IN needed",
+                _NEEDED + ", doomed(id) AS ("
+                "    SELECT id FROM nodes WHERE tree_id = :tree_id AND ephemeral = 1 "
+                "    AND id NOT IN needed"
+                "    UNION SELECT nodes.id FROM nodes JOIN doomed ON nodes.parent_id = doomed.id"
+                ") DELETE FROM nodes WHERE id IN doomed",
                 {"tree_id": tree_id, "keep": _rows.dumps(list(keep))},
             )
             return await changes(conn)
