@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,7 +19,7 @@ from session_tree.testing import (
     transcript,
 )
 
-from .harness import Harness
+from .harness import Harness, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -315,3 +317,21 @@ async def test_chat_reports_progress_and_returns_running_at_its_wait_bound(
     events = await harness.poll_to_end(running["stream_id"])
     assert events[-1]["kind"] == "turn_end"
     assert "".join(e["data"]["text"] for e in events if e["kind"] == "text_delta") == "first second"
+
+
+async def test_a_new_server_resumes_from_the_database_when_claudes_files_are_gone(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    model.push(text("a1"), text("a2"))
+    async with serve(tmp_path, model) as first:
+        await first.call("create", name="main")
+        await first.call("chat", name="main", prompt="q1")
+    projects = tmp_path / "home" / ".claude" / "projects"
+    assert any(projects.rglob("*.jsonl"))
+    shutil.rmtree(projects)
+
+    async with serve(tmp_path, model) as second:
+        reply = await second.call("chat", name="main", prompt="q2")
+
+    assert reply["text"] == "a2"
+    assert user_texts(-1, model) == [("user", ["q1"]), ("assistant", ["a1"]), ("user", ["q2"])]
