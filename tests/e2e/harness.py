@@ -3,7 +3,6 @@ are the real ``claude`` binary, pointed at a scripted model on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -84,7 +83,3 @@ async def serve(
         client = await stack.enter_async_context(ClientSession(read, write))
         await client.initialize()
         yield Harness(model=model, client=client, db_path=db_path, stderr_path=stderr_path)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -76,6 +76,3 @@ class InterruptResult(BaseModel):
     session: str
     stream_id: int | None
     status: Literal["interrupted", "not_running"]
-
-
-JSON = dict[str, Any]
