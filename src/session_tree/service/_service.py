@@ -458,32 +458,45 @@ class SessionService:
             del self._running[turn.session]
 
     async def _fail(self, turn: _RunningTurn, error: str) -> None:
-        with anyio.CancelScope(shield=True):
-            await self.pool.discard(turn.session)  # its history no longer matches the head
-            await self.store.approvals.expire_pending(
-                stream_id=turn.stream_id, reason="the turn failed"
-            )
-            await self.store.streams.append(turn.stream_id, "error", {"message": error})
-            stream = await self.store.streams.get(turn.stream_id)
-            self._release(turn)
-            if not stream.status.terminal:
-                await self.store.streams.set_status(
-                    turn.stream_id, StreamStatus.FAILED, error=error
-                )
+        await self._end_early(
+            turn,
+            StreamStatus.FAILED,
+            error,
+            event=("error", {"message": error}),
+            expire_reason="the turn failed",
+        )
 
     async def _finish_interrupted(self, turn: _RunningTurn, reason: str) -> None:
+        await self._end_early(
+            turn,
+            StreamStatus.INTERRUPTED,
+            reason,
+            event=("interrupted", {"reason": reason}),
+            expire_reason=f"the turn was {reason}",
+        )
+
+    async def _end_early(
+        self,
+        turn: _RunningTurn,
+        status: StreamStatus,
+        message: str,
+        *,
+        event: tuple[str, dict[str, object]],
+        expire_reason: str,
+    ) -> None:
+        """End a turn that did not complete: close its child (whose history no longer
+        matches the head), settle its approvals, and record why, once."""
         with anyio.CancelScope(shield=True):
             await self.pool.discard(turn.session)
             await self.store.approvals.expire_pending(
-                stream_id=turn.stream_id, reason=f"the turn was {reason}"
+                stream_id=turn.stream_id, reason=expire_reason
             )
             stream = await self.store.streams.get(turn.stream_id)
             if not stream.status.terminal:
-                await self.store.streams.append(turn.stream_id, "interrupted", {"reason": reason})
-                self._release(turn)
-                await self.store.streams.set_status(
-                    turn.stream_id, StreamStatus.INTERRUPTED, error=reason
-                )
+                await self.store.streams.append(turn.stream_id, *event)
+            self._release(turn)
+            if not stream.status.terminal:
+                await self.store.streams.set_status(turn.stream_id, status, error=message)
 
 
 class _Interrupted(Exception):

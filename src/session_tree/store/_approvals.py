@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import aiosqlite
 
-from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument, SessionNotFound
+from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument
 from ..models import Approval, ApprovalStatus, JSONObject
 from . import _rows
 from ._database import Database, now
+from ._sessions import session_id
 
 _SELECT = f"SELECT {_rows.APPROVAL_COLUMNS} FROM approvals JOIN sessions ON sessions.id = approvals.session_id"
 
@@ -31,16 +32,11 @@ class Approvals:
         stream_id: int | None = None,
     ) -> Approval:
         async with self._db.write() as conn:
-            async with conn.execute(
-                "SELECT id FROM sessions WHERE name = ?", (session_name,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                raise SessionNotFound(session_name)
+            owner = await session_id(conn, session_name)
             cursor = await conn.execute(
                 "INSERT INTO approvals (session_id, stream_id, tool_name, input, tool_use_id, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                (row["id"], stream_id, tool_name, _rows.dumps(input), tool_use_id, now()),
+                (owner, stream_id, tool_name, _rows.dumps(input), tool_use_id, now()),
             )
             assert cursor.lastrowid is not None
             return await _get(conn, cursor.lastrowid)

@@ -159,10 +159,23 @@ async def _get(conn: aiosqlite.Connection, name: str) -> Session:
     async with conn.execute("SELECT * FROM sessions WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
-        async with conn.execute("SELECT name FROM sessions ORDER BY name") as cursor:
-            known = [r[0] for r in await cursor.fetchall()]
-        raise SessionNotFound(name, known)
+        raise await _not_found(conn, name)
     return _rows.session(row)
+
+
+async def session_id(conn: aiosqlite.Connection, name: str) -> int:
+    """The row id of the session called ``name``, inside a transaction."""
+    async with conn.execute("SELECT id FROM sessions WHERE name = ?", (name,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise await _not_found(conn, name)
+    return int(row[0])
+
+
+async def _not_found(conn: aiosqlite.Connection, name: str) -> SessionNotFound:
+    async with conn.execute("SELECT name FROM sessions ORDER BY name") as cursor:
+        known = [r[0] for r in await cursor.fetchall()]
+    return SessionNotFound(name, known)
 
 
 async def _ensure_free(conn: aiosqlite.Connection, name: str) -> None:

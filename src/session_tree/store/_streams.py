@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from ..errors import InvalidArgument, SessionNotFound, StreamNotFound
+from ..errors import InvalidArgument, StreamNotFound
 from ..models import Event, JSONObject, Stream, StreamStatus, check_transition
 from . import _rows
 from ._database import Database, now
+from ._sessions import session_id
 
 MAX_READ_LIMIT = 10_000
 
@@ -28,18 +29,13 @@ class Streams:
         self, session_name: str, *, ephemeral: bool = False, prompt_node_id: int | None = None
     ) -> Stream:
         async with self._db.write() as conn:
-            async with conn.execute(
-                "SELECT id FROM sessions WHERE name = ?", (session_name,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                raise SessionNotFound(session_name)
+            owner = await session_id(conn, session_name)
             created = now()
             cursor = await conn.execute(
                 "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    row["id"],
+                    owner,
                     StreamStatus.RUNNING.value,
                     int(ephemeral),
                     prompt_node_id,
