@@ -3,13 +3,17 @@ are the real ``claude`` binary, pointed at a scripted model on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import anyio
+import claude_agent_sdk
+import psutil
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import TextContent
@@ -52,6 +56,35 @@ class Harness:
 
     def server_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]
+
+
+def claude_processes() -> list[psutil.Process]:
+    """The live ``claude`` processes started (at any depth) by this test process."""
+    binary = os.path.realpath(Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude")
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if (
+                process.status() != psutil.STATUS_ZOMBIE
+                and os.path.realpath(process.exe()) == binary
+            ):
+                found.append(process)
+        except psutil.Error:
+            continue  # it ended while we looked
+    return found
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 30, what: str = "the condition"
+) -> None:
+    """Wait until ``check()`` is true, re-checking every 50 ms, for at most ``timeout`` s."""
+    with anyio.move_on_after(timeout):
+        # The state lives in other processes (the server, its children): nothing
+        # here to wait on but the next look.
+        while not await check():  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+        return
+    raise AssertionError(f"{what} did not hold within {timeout} s")
 
 
 def _text(content: list[Any]) -> str:

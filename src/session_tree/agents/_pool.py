@@ -37,6 +37,14 @@ class ChildPool:
     def warm(self) -> int:
         return sum(1 for child in self._children.values() if not child.closed.is_set())
 
+    def check_room(self, key: str) -> None:
+        """Raise :class:`CapacityExceeded` now if a turn for ``key`` could not get a
+        child: at the cap, with every child busy and none of them ``key``'s."""
+        live = [c for c in self._children.values() if not c.closed.is_set()]
+        if len(live) < self.max_warm or any(c.key == key or not c.busy for c in live):
+            return
+        raise self._full()
+
     async def start(self, key: str, options: ClaudeAgentOptions) -> Child:
         """Start a child for ``key``, closing the one it had.
 
@@ -58,9 +66,21 @@ class ChildPool:
         return await self.start(f"~temporary-{next(self._temporary)}", options)
 
     async def discard(self, key: str) -> None:
+        """Close the child of ``key``, if it has one."""
         child = self._children.pop(key, None)
         if child is not None:
             await child.stop()
+
+    def forget(self, child: Child) -> None:
+        """Take ``child`` out of the pool at once (no await), so no turn can pick it
+        up any more; whoever calls this stops it with ``retire``."""
+        if self._children.get(child.key) is child:
+            del self._children[child.key]
+
+    async def retire(self, child: Child) -> None:
+        """Close this child (not whichever child its key has by now)."""
+        self.forget(child)
+        await child.stop()
 
     async def aclose(self) -> None:
         children = list(self._children.values())
@@ -76,13 +96,16 @@ class ChildPool:
             return
         idle = sorted((c for c in live if not c.busy), key=lambda c: c.last_used)
         if not idle:
-            raise CapacityExceeded(
-                f"All {self.max_warm} warm children are busy with turns. Wait for one to finish "
-                "(poll its stream), interrupt one, or raise SESSION_TREE_MAX_CHILDREN."
-            )
+            raise self._full()
         victim = idle[0]
         self._children.pop(victim.key, None)
         await victim.stop()
+
+    def _full(self) -> CapacityExceeded:
+        return CapacityExceeded(
+            f"All {self.max_warm} warm children are busy with turns. Wait for one to finish "
+            "(poll its stream), interrupt one, or raise SESSION_TREE_MAX_CHILDREN."
+        )
 
     async def _run(self, child: Child, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream
 from claude_agent_sdk import ResultMessage
+from claude_agent_sdk.types import Message
 
 from ..agents import Child, ChildPool, ResumePoint, build_options
 from ..errors import ChildError, InvalidArgument, SessionBusy, SessionTreeError
@@ -74,6 +76,9 @@ class _RunningTurn:
     child: Child | None = None
     interrupted: bool = False
     done: anyio.Event = field(default_factory=anyio.Event)
+    # Set when the turn ends or first needs a decision from the parent: what a
+    # blocking chat waits for, without re-reading the stream on every write.
+    settled: anyio.Event = field(default_factory=anyio.Event)
 
 
 class SessionService:
@@ -188,28 +193,29 @@ class SessionService:
 
     async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
         """Start a turn and return its stream at once."""
+        stream, _ = await self._start(name, prompt, ephemeral)
+        return stream
+
+    async def _start(self, name: str, prompt: str, ephemeral: bool) -> tuple[Stream, _RunningTurn]:
         if not prompt.strip():
             raise InvalidArgument(
                 "The prompt is empty; send the text you want the child to answer."
             )
-        async with self._start_lock:
-            session = await self.store.sessions.get(name)
-            if name in self._running:
-                raise SessionBusy(name, self._running[name].stream_id)
-            active = await self.store.streams.active(session_id=session.id)
-            if active:
-                raise SessionBusy(name, active[-1].id)
-            prompt_node = await self.store.nodes.append(
-                session.head_id,
-                NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
-            )
-            stream = await self.store.streams.create(
-                name, ephemeral=ephemeral, prompt_node_id=prompt_node.id
-            )
-            turn = _RunningTurn(stream_id=stream.id, session=name)
-            self._running[name] = turn
-        self._tg.start_soon(self._run_turn, turn, session, prompt_node, prompt, ephemeral)
-        return stream
+        if name in self._running:
+            raise SessionBusy(name, self._running[name].stream_id)
+        # Refused before anything is stored; a start that races another to the
+        # last free child fails its turn with the same message instead.
+        self.pool.check_room("" if ephemeral else name)
+        # The store refuses a second turn on a session whose turn runs in another process.
+        start = await self.store.turns.begin(
+            name, NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral)
+        )
+        turn = _RunningTurn(stream_id=start.stream.id, session=name)
+        self._running[name] = turn
+        self._tg.start_soon(
+            self._run_turn, turn, start.session, start.prompt_node, prompt, ephemeral
+        )
+        return start.stream, turn
 
     async def chat(
         self,
@@ -224,28 +230,33 @@ class SessionService:
 
         ``on_progress`` hears the number of events so far each time some arrive.
         """
-        stream = await self.chat_async(name, prompt, ephemeral=ephemeral)
-        deadline = anyio.current_time() + (
-            wait_s if wait_s is not None else self.settings.chat_wait_s
-        )
+        stream, turn = await self._start(name, prompt, ephemeral)
         try:
-            next_seq = 0
-            while (remaining := deadline - anyio.current_time()) > 0:
-                events, current = await self.store.streams.wait(
-                    stream.id, from_seq=next_seq, limit=10_000, timeout=remaining
-                )
-                if events:
-                    next_seq = events[-1].seq + 1
-                    if on_progress is not None:
-                        await on_progress(next_seq)
-                if current.status in _WAIT_STATES and current.last_seq < next_seq:
-                    break
+            with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
+                if on_progress is None:
+                    await turn.settled.wait()
+                else:
+                    await self._report_progress(stream.id, turn, on_progress)
         except anyio.get_cancelled_exc_class():
             # The parent cancelled its tool call: stop the turn it started.
             with anyio.CancelScope(shield=True):
                 await self.interrupt(name)
             raise
         return await self.summarize(stream.id)
+
+    async def _report_progress(
+        self, stream_id: int, turn: _RunningTurn, on_progress: Callable[[int], Awaitable[None]]
+    ) -> None:
+        next_seq = 0
+        while not turn.settled.is_set():
+            events, stream = await self.store.streams.wait(
+                stream_id, from_seq=next_seq, limit=10_000, timeout=1.0
+            )
+            if events:
+                next_seq = events[-1].seq + 1
+                await on_progress(next_seq)
+            if stream.status in _WAIT_STATES and stream.last_seq < next_seq:
+                return
 
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
         events, stream = await self.store.streams.wait(
@@ -325,9 +336,6 @@ class SessionService:
     ) -> None:
         stream_id = turn.stream_id
         try:
-            await self.store.streams.append(
-                stream_id, "turn_start", {"prompt_node_id": prompt_node.id}
-            )
             child = await self._child_for(session, ephemeral)
             turn.child = child
             if turn.interrupted:
@@ -343,9 +351,10 @@ class SessionService:
         finally:
             if ephemeral and turn.child is not None:
                 with anyio.CancelScope(shield=True):
-                    await self.pool.discard(turn.child.key)
+                    await self.pool.retire(turn.child)
             self._release(turn)
             turn.done.set()
+            turn.settled.set()
 
     async def _child_for(self, session: Session, ephemeral: bool) -> Child:
         if not ephemeral:
@@ -384,36 +393,35 @@ class SessionService:
         stream_id = turn.stream_id
         parent_id = prompt_node.id
         last_assistant_uuid: str | None = None
-        messages = await child.start_turn(prompt)
         result: ResultMessage | None = None
-        async with messages:
-            async for message in messages:
-                if isinstance(message, BaseException):
-                    raise message
-                items = translate(message, ephemeral=ephemeral)
-                nodes = [item.node for item in items if item.node is not None]
-                if nodes:
-                    appended = iter(await self.store.nodes.append_chain(parent_id, nodes))
-                    for item in items:
-                        if item.node is not None:
-                            node = next(appended)
-                            item.data["node_id"] = node.id
-                            parent_id = node.id
-                            if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
-                                last_assistant_uuid = node.message_uuid
-                await self.store.streams.append_many(
-                    stream_id, [(item.kind, item.data) for item in items]
-                )
-                if isinstance(message, ResultMessage):
-                    result = message
+        async with await child.start_turn(prompt) as messages:
+            async for batch in _batches(messages):
+                items = [
+                    item for message in batch for item in translate(message, ephemeral=ephemeral)
+                ]
+                if not items:
+                    continue
+                records = [(item.kind, item.data, item.node) for item in items]
+                for node in await self.store.turns.record(stream_id, parent_id, records):
+                    parent_id = node.id
+                    if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
+                        last_assistant_uuid = node.message_uuid
+                result = next((m for m in reversed(batch) if isinstance(m, ResultMessage)), result)
         if turn.interrupted:
             raise _Interrupted
         if result is None:
             raise ChildError("Claude Code ended the turn without a result.")
         usage = usage_of(result)
-        summary = await self.store.nodes.append(
-            parent_id,
-            NewNode(
+        failed = result.is_error or last_assistant_uuid is None
+        error = _result_error(result) if failed else None
+        kept = not failed and not ephemeral
+        if failed:
+            # Its history now holds a turn the head does not: nobody may reuse it.
+            self.pool.forget(child)
+        end = await self.store.turns.finish(
+            stream_id,
+            parent_id=parent_id,
+            summary=NewNode(
                 kind=NodeKind.SUMMARY,
                 ephemeral=ephemeral,
                 data={
@@ -424,32 +432,21 @@ class SessionService:
                     "usage": usage.model_dump(),
                 },
             ),
+            usage=usage,
+            end={"usage": usage.model_dump(), "head_moved": kept}
+            | ({"error": error} if error else {}),
+            claude_session_id=result.session_id if kept else None,
+            error=error,
         )
-        await self.store.sessions.add_usage(session.name, usage)
-        if result.is_error or last_assistant_uuid is None:
-            error = _result_error(result)
-            await self.store.streams.append(
-                stream_id,
-                "turn_end",
-                {"usage": usage.model_dump(), "summary_node_id": summary.id, "error": error},
-            )
-            await self._fail(turn, error)
-            return
-        if not ephemeral:
-            await self.store.sessions.set_head(session.name, summary.id)
-            await self.store.sessions.set_claude_session_id(session.name, result.session_id)
-            child.head_node_id = summary.id
-        await self.store.streams.append(
-            stream_id,
-            "turn_end",
-            {
-                "usage": usage.model_dump(),
-                "summary_node_id": summary.id,
-                "head_moved": not ephemeral,
-            },
-        )
+        if kept:
+            child.head_node_id = end.summary_node.id
         self._release(turn)
-        await self.store.streams.set_status(stream_id, StreamStatus.COMPLETED)
+        if failed:
+            with anyio.CancelScope(shield=True):
+                await self.store.approvals.expire_pending(
+                    stream_id=stream_id, reason="the turn failed"
+                )
+                await child.stop()
 
     def _release(self, turn: _RunningTurn) -> None:
         """The session may take its next turn. Called before a stream's final status is
@@ -486,21 +483,44 @@ class SessionService:
     ) -> None:
         """End a turn that did not complete: close its child (whose history no longer
         matches the head), settle its approvals, and record why, once."""
+        child = turn.child
+        if child is not None:
+            self.pool.forget(child)
         with anyio.CancelScope(shield=True):
-            await self.pool.discard(turn.session)
             await self.store.approvals.expire_pending(
                 stream_id=turn.stream_id, reason=expire_reason
             )
-            stream = await self.store.streams.get(turn.stream_id)
-            if not stream.status.terminal:
-                await self.store.streams.append(turn.stream_id, *event)
+            await self.store.turns.end_early(turn.stream_id, status, message, event)
             self._release(turn)
-            if not stream.status.terminal:
-                await self.store.streams.set_status(turn.stream_id, status, error=message)
+            if child is not None:
+                await child.stop()
 
 
 class _Interrupted(Exception):
     pass
+
+
+async def _batches(
+    messages: MemoryObjectReceiveStream[Message | BaseException],
+) -> AsyncIterator[list[Message]]:
+    """The child's messages in batches: each batch is one message and whatever else
+    had already arrived behind it, so a burst is written in one transaction and
+    nothing waits for a batch to fill. An exception from the child is raised."""
+    async for first in messages:
+        arrived = [first]
+        while True:
+            try:
+                arrived.append(messages.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        batch: list[Message] = []
+        for message in arrived:
+            if isinstance(message, BaseException):
+                if batch:
+                    yield batch
+                raise message
+            batch.append(message)
+        yield batch
 
 
 def _result_error(result: ResultMessage) -> str:

@@ -7,8 +7,9 @@
         fork = await store.sessions.fork("main", "experiment")   # O(1): a second head
 
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
-``streams``, ``approvals`` and ``transcripts`` (the Claude Agent SDK
-``SessionStore`` mirror). The store knows nothing of MCP or of Claude Code
+``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
+``SessionStore`` mirror) and ``turns`` (a turn's writes across the others,
+each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
 
@@ -24,8 +25,9 @@ from ._nodes import Nodes
 from ._sessions import Sessions
 from ._streams import Streams
 from ._transcripts import TranscriptMirror
+from ._turns import Record, TurnEnd, Turns, TurnStart
 
-__all__ = ["Store", "Synchronous", "TranscriptMirror"]
+__all__ = ["Record", "Store", "Synchronous", "TranscriptMirror", "TurnEnd", "TurnStart"]
 
 
 class Store:
@@ -38,6 +40,7 @@ class Store:
         self.streams = Streams(db)
         self.approvals = Approvals(db)
         self.transcripts = TranscriptMirror(db)
+        self.turns = Turns(db)
 
     @property
     def path(self) -> str:

@@ -80,20 +80,7 @@ class Nodes:
     async def append_chain(self, parent_id: int, nodes: Sequence[NewNode]) -> list[Node]:
         """Append ``nodes`` as a chain: the first under ``parent_id``, each next under the last."""
         async with self._db.write() as conn:
-            async with conn.execute(
-                "SELECT tree_id, depth FROM nodes WHERE id = ?", (parent_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                raise NodeNotFound(parent_id)
-            tree_id, depth = row["tree_id"], row["depth"]
-            created = now()
-            appended: list[Node] = []
-            for new in nodes:
-                added = await _insert(conn, tree_id, parent_id, depth, new, created)
-                appended.append(added)
-                parent_id, depth = added.id, added.depth
-            return appended
+            return await insert_chain(conn, parent_id, nodes)
 
     async def get(self, node_id: int) -> Node:
         async with self._db.reader.execute(
@@ -215,6 +202,26 @@ async def changes(conn: aiosqlite.Connection) -> int:
     async with conn.execute("SELECT changes()") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def insert_chain(
+    conn: aiosqlite.Connection, parent_id: int, nodes: Sequence[NewNode]
+) -> list[Node]:
+    """Append ``nodes`` as a chain under ``parent_id``, inside a write transaction."""
+    async with conn.execute(
+        "SELECT tree_id, depth FROM nodes WHERE id = ?", (parent_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise NodeNotFound(parent_id)
+    tree_id, depth = row["tree_id"], row["depth"]
+    created = now()
+    appended: list[Node] = []
+    for new in nodes:
+        added = await _insert(conn, tree_id, parent_id, depth, new, created)
+        appended.append(added)
+        parent_id, depth = added.id, added.depth
+    return appended
 
 
 async def _insert(

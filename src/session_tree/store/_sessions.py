@@ -63,7 +63,7 @@ class Sessions:
     async def fork(self, name: str, new_name: str, *, at: int | None = None) -> Session:
         """A new session whose head is ``at`` (default: ``name``'s head). O(1): copies nothing."""
         async with self._db.write() as conn:
-            source = await _get(conn, name)
+            source = await get_session(conn, name)
             await _ensure_free(conn, new_name)
             head_id = source.head_id if at is None else at
             async with conn.execute("SELECT tree_id FROM nodes WHERE id = ?", (head_id,)) as cursor:
@@ -116,33 +116,33 @@ class Sessions:
     async def set_head(self, name: str, node_id: int) -> Session:
         """Move the head; the node must be in the session's tree."""
         async with self._db.write() as conn:
-            session = await _get(conn, name)
+            session = await get_session(conn, name)
             async with conn.execute("SELECT tree_id FROM nodes WHERE id = ?", (node_id,)) as cursor:
                 row = await cursor.fetchone()
             if row is None or row["tree_id"] != session.tree_id:
                 raise NodeNotFound(node_id)
-            return await _update(conn, name, head_id=node_id)
+            return await update_session(conn, name, head_id=node_id)
 
     async def set_status(self, name: str, status: SessionStatus) -> Session:
         async with self._db.write() as conn:
-            session = await _get(conn, name)
+            session = await get_session(conn, name)
             check_transition(f"Session {name!r}", session.status, status)
-            return await _update(conn, name, status=status.value)
+            return await update_session(conn, name, status=status.value)
 
     async def set_claude_session_id(self, name: str, claude_session_id: str | None) -> Session:
         async with self._db.write() as conn:
-            await _get(conn, name)
-            return await _update(conn, name, claude_session_id=claude_session_id)
+            await get_session(conn, name)
+            return await update_session(conn, name, claude_session_id=claude_session_id)
 
     async def set_config(self, name: str, config: SessionConfig) -> Session:
         async with self._db.write() as conn:
-            await _get(conn, name)
-            return await _update(conn, name, config=config.model_dump_json())
+            await get_session(conn, name)
+            return await update_session(conn, name, config=config.model_dump_json())
 
     async def add_usage(self, name: str, usage: Usage) -> Session:
         async with self._db.write() as conn:
-            session = await _get(conn, name)
-            return await _update(conn, name, usage=(session.usage + usage).model_dump_json())
+            session = await get_session(conn, name)
+            return await update_session(conn, name, usage=(session.usage + usage).model_dump_json())
 
     async def delete(self, name: str) -> int:
         """Delete the session, its streams and approvals, and the nodes no other session reaches.
@@ -150,12 +150,12 @@ class Sessions:
         Returns how many nodes were removed.
         """
         async with self._db.write() as conn:
-            session = await _get(conn, name)
+            session = await get_session(conn, name)
             await conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
             return await collect_garbage(conn, session.tree_id, [])
 
 
-async def _get(conn: aiosqlite.Connection, name: str) -> Session:
+async def get_session(conn: aiosqlite.Connection, name: str) -> Session:
     async with conn.execute("SELECT * FROM sessions WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
@@ -235,11 +235,11 @@ async def _insert_session(
 _UPDATABLE = frozenset({"head_id", "status", "claude_session_id", "config", "usage"})
 
 
-async def _update(conn: aiosqlite.Connection, name: str, **values: object) -> Session:
+async def update_session(conn: aiosqlite.Connection, name: str, **values: object) -> Session:
     assert values.keys() <= _UPDATABLE, values.keys() - _UPDATABLE
     assignments = ", ".join(f"{column} = :{column}" for column in values)
     await conn.execute(
         f"UPDATE sessions SET {assignments}, updated_at = :updated_at WHERE name = :name",
         {**values, "updated_at": now(), "name": name},
     )
-    return await _get(conn, name)
+    return await get_session(conn, name)

@@ -30,21 +30,9 @@ class Streams:
     ) -> Stream:
         async with self._db.write() as conn:
             owner = await session_id(conn, session_name)
-            created = now()
-            cursor = await conn.execute(
-                "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    owner,
-                    StreamStatus.RUNNING.value,
-                    int(ephemeral),
-                    prompt_node_id,
-                    created,
-                    created,
-                ),
+            return await insert_stream(
+                conn, owner, ephemeral=ephemeral, prompt_node_id=prompt_node_id
             )
-            assert cursor.lastrowid is not None
-            return await _get(conn, cursor.lastrowid)
 
     async def get(self, stream_id: int) -> Stream:
         return await _get(self._db.reader, stream_id)
@@ -84,30 +72,7 @@ class Streams:
         if not events:
             return []
         async with self._db.write() as conn:
-            async with conn.execute(
-                "SELECT last_seq FROM streams WHERE id = ?", (stream_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                raise StreamNotFound(stream_id)
-            first = row["last_seq"] + 1
-            created = now()
-            rows = [
-                (stream_id, first + offset, kind, _rows.dumps(data), created)
-                for offset, (kind, data) in enumerate(events)
-            ]
-            await conn.executemany(
-                "INSERT INTO events (stream_id, seq, kind, data, created_at) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            await conn.execute(
-                "UPDATE streams SET last_seq = ?, updated_at = ? WHERE id = ?",
-                (first + len(events) - 1, created, stream_id),
-            )
-        return [
-            Event(stream_id=stream_id, seq=first + offset, kind=kind, data=data, created_at=created)
-            for offset, (kind, data) in enumerate(events)
-        ]
+            return await insert_events(conn, stream_id, events)
 
     async def read(self, stream_id: int, *, from_seq: int = 0, limit: int = 1000) -> list[Event]:
         """Events with seq >= ``from_seq``, in order, at most ``limit``."""
@@ -158,17 +123,11 @@ class Streams:
         self, stream_id: int, status: StreamStatus, *, error: str | None = None
     ) -> Stream:
         async with self._db.write() as conn:
-            stream = await _get(conn, stream_id)
-            check_transition(f"Stream {stream_id}", stream.status, status)
-            await conn.execute(
-                "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
-                (status.value, error, now(), stream_id),
-            )
-            return await _get(conn, stream_id)
+            return await update_status(conn, stream_id, status, error=error)
 
     async def end_all_active(self, reason: str) -> list[Stream]:
-        """Mark every stream still running as interrupted: for a server that starts
-        on a database whose previous server died mid-turn."""
+        """Mark every stream still running as interrupted, and its session idle: for
+        a server that starts on a database whose previous server died mid-turn."""
         async with self._db.write() as conn:
             async with conn.execute(
                 "SELECT id FROM streams WHERE status IN ('running', 'awaiting_permission')"
@@ -179,7 +138,66 @@ class Streams:
                 "WHERE status IN ('running', 'awaiting_permission')",
                 (reason, now()),
             )
+            await conn.execute(
+                "UPDATE sessions SET status = 'idle', updated_at = ? WHERE status = 'running'",
+                (now(),),
+            )
             return [await _get(conn, stream_id) for stream_id in ids]
+
+
+async def insert_events(
+    conn: aiosqlite.Connection, stream_id: int, events: Sequence[tuple[str, JSONObject]]
+) -> list[Event]:
+    """Append events to a stream inside a write transaction, numbered on from its last seq."""
+    if not events:
+        return []
+    async with conn.execute("SELECT last_seq FROM streams WHERE id = ?", (stream_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise StreamNotFound(stream_id)
+    first = row["last_seq"] + 1
+    created = now()
+    await conn.executemany(
+        "INSERT INTO events (stream_id, seq, kind, data, created_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (stream_id, first + offset, kind, _rows.dumps(data), created)
+            for offset, (kind, data) in enumerate(events)
+        ],
+    )
+    await conn.execute(
+        "UPDATE streams SET last_seq = ?, updated_at = ? WHERE id = ?",
+        (first + len(events) - 1, created, stream_id),
+    )
+    return [
+        Event(stream_id=stream_id, seq=first + offset, kind=kind, data=data, created_at=created)
+        for offset, (kind, data) in enumerate(events)
+    ]
+
+
+async def update_status(
+    conn: aiosqlite.Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
+) -> Stream:
+    """Move a stream to ``status`` inside a write transaction; refuses a transition out of an end."""
+    stream = await _get(conn, stream_id)
+    check_transition(f"Stream {stream_id}", stream.status, status)
+    await conn.execute(
+        "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
+        (status.value, error, now(), stream_id),
+    )
+    return await _get(conn, stream_id)
+
+
+async def insert_stream(
+    conn: aiosqlite.Connection, owner: int, *, ephemeral: bool, prompt_node_id: int | None
+) -> Stream:
+    created = now()
+    cursor = await conn.execute(
+        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (owner, StreamStatus.RUNNING.value, int(ephemeral), prompt_node_id, created, created),
+    )
+    assert cursor.lastrowid is not None
+    return await _get(conn, cursor.lastrowid)
 
 
 async def _get(conn: aiosqlite.Connection, stream_id: int) -> Stream:

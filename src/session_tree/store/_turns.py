@@ -1,0 +1,148 @@
+"""A turn's writes, each one transaction.
+
+A turn touches nodes, its stream and its session together; doing each step in
+a transaction of its own would cost a commit apiece (about twenty a turn) and
+let a reader see a head moved before the turn's status says so. Here a turn is
+three kinds of write: ``begin`` (prompt node, stream, first event), ``record``
+(the nodes and events of what the child sent since the last write) and
+``finish`` (summary node, usage, head, last event and final status).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import SessionBusy
+from ..models import (
+    JSONObject,
+    NewNode,
+    Node,
+    Session,
+    SessionStatus,
+    Stream,
+    StreamStatus,
+    Usage,
+)
+from ._database import Database
+from ._nodes import insert_chain
+from ._sessions import get_session, update_session
+from ._streams import insert_events, insert_stream, update_status
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    session: Session
+    prompt_node: Node
+    stream: Stream
+
+
+@dataclass(frozen=True)
+class TurnEnd:
+    session: Session
+    summary_node: Node
+    stream: Stream
+
+
+Record = tuple[str, JSONObject, NewNode | None]
+"""An event, and the node it describes when it is a complete block."""
+
+
+class Turns:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def begin(self, session_name: str, prompt: NewNode) -> TurnStart:
+        """Start a turn at the session's head: its prompt node, its stream, a
+        ``turn_start`` event. Refused while the session has a turn running, in
+        this process or any other."""
+        async with self._db.write() as conn:
+            session = await get_session(conn, session_name)
+            async with conn.execute(
+                "SELECT id FROM streams WHERE session_id = ? "
+                "AND status IN ('running', 'awaiting_permission') ORDER BY id DESC LIMIT 1",
+                (session.id,),
+            ) as cursor:
+                running = await cursor.fetchone()
+            if running is not None:
+                raise SessionBusy(session_name, int(running[0]))
+            (prompt_node,) = await insert_chain(conn, session.head_id, [prompt])
+            stream = await insert_stream(
+                conn, session.id, ephemeral=prompt.ephemeral, prompt_node_id=prompt_node.id
+            )
+            await insert_events(
+                conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
+            )
+            session = await update_session(conn, session_name, status=SessionStatus.RUNNING.value)
+            return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
+
+    async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
+        """Append the records' nodes as a chain under ``parent_id`` and all their
+        events to the stream; each event of a node gets its ``node_id``."""
+        nodes = [node for _, _, node in records if node is not None]
+        async with self._db.write() as conn:
+            appended = await insert_chain(conn, parent_id, nodes) if nodes else []
+            ids = iter(appended)
+            events: list[tuple[str, JSONObject]] = []
+            for kind, data, node in records:
+                if node is not None:
+                    data = {**data, "node_id": next(ids).id}
+                events.append((kind, data))
+            await insert_events(conn, stream_id, events)
+        return appended
+
+    async def finish(
+        self,
+        stream_id: int,
+        *,
+        parent_id: int,
+        summary: NewNode,
+        usage: Usage,
+        end: JSONObject,
+        claude_session_id: str | None = None,
+        error: str | None = None,
+    ) -> TurnEnd:
+        """End a turn that reached a result: its summary node under ``parent_id``,
+        usage added to the session, a ``turn_end`` event (``end`` plus the summary's
+        id), and the stream completed. With ``claude_session_id`` (a good, kept
+        turn) the head moves to the summary; with ``error`` the stream fails and
+        the head stays."""
+        async with self._db.write() as conn:
+            (summary_node,) = await insert_chain(conn, parent_id, [summary])
+            await insert_events(
+                conn, stream_id, [("turn_end", {**end, "summary_node_id": summary_node.id})]
+            )
+            stream = await update_status(
+                conn,
+                stream_id,
+                StreamStatus.FAILED if error is not None else StreamStatus.COMPLETED,
+                error=error,
+            )
+            session = await get_session(conn, stream.session_name)
+            changes: dict[str, object] = {
+                "usage": (session.usage + usage).model_dump_json(),
+                "status": SessionStatus.IDLE.value,
+            }
+            if claude_session_id is not None:
+                changes.update(head_id=summary_node.id, claude_session_id=claude_session_id)
+            session = await update_session(conn, session.name, **changes)
+            return TurnEnd(session=session, summary_node=summary_node, stream=stream)
+
+    async def end_early(
+        self, stream_id: int, status: StreamStatus, reason: str, event: tuple[str, JSONObject]
+    ) -> Stream | None:
+        """End a turn that did not reach a result (failed or interrupted): its last
+        event, its status and why; the session goes idle, its head unmoved. Returns
+        None when the stream had already ended (nothing is written twice)."""
+        async with self._db.write() as conn:
+            async with conn.execute(
+                "SELECT streams.status, sessions.name FROM streams "
+                "JOIN sessions ON sessions.id = streams.session_id WHERE streams.id = ?",
+                (stream_id,),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None or StreamStatus(row[0]).terminal:
+                return None
+            await insert_events(conn, stream_id, [event])
+            await update_session(conn, row[1], status=SessionStatus.IDLE.value)
+            return await update_status(conn, stream_id, status, error=reason)
