@@ -137,8 +137,15 @@ def register(server: MCPServer[SessionService]) -> None:
         async def progress(events: int) -> None:
             await ctx.report_progress(events, message=f"{events} events")
 
+        # Following the stream costs a read per write: only for a client that asked.
+        meta = ctx.request_context.meta
+        wants_progress = meta is not None and meta.get("progress_token") is not None
         return await service_of(ctx).chat(
-            name, prompt, ephemeral=ephemeral, wait_s=wait_s, on_progress=progress
+            name,
+            prompt,
+            ephemeral=ephemeral,
+            wait_s=wait_s,
+            on_progress=progress if wants_progress else None,
         )
 
     @server.tool(annotations=RUNS_CHILD)
