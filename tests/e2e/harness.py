@@ -58,9 +58,14 @@ class Harness:
         return self.stderr_path.read_text(errors="replace")[-4000:]
 
 
+def claude_binary() -> str:
+    """The binary the server's children run: the one bundled with the Agent SDK."""
+    return str(Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude")
+
+
 def claude_processes() -> list[psutil.Process]:
     """The live ``claude`` processes started (at any depth) by this test process."""
-    binary = os.path.realpath(Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude")
+    binary = os.path.realpath(claude_binary())
     found = []
     for process in psutil.Process().children(recursive=True):
         try:

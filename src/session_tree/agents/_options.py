@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from claude_agent_sdk import ClaudeAgentOptions
+from claude_agent_sdk import CanUseTool, ClaudeAgentOptions
 from claude_agent_sdk.types import SessionStore
 
 from ..models import SessionConfig
@@ -49,7 +49,10 @@ def build_options(
     resume: ResumePoint | None,
     session_store: SessionStore | None,
     extra_env: dict[str, str] | None = None,
+    can_use_tool: CanUseTool | None = None,
 ) -> ClaudeAgentOptions:
+    """``can_use_tool``, when given, hears every tool call Claude Code's own rules
+    leave open (the loopback)."""
     env = {**config.env, **(extra_env or {})}
     return ClaudeAgentOptions(
         cwd=config.cwd,
@@ -70,6 +73,7 @@ def build_options(
         # Settings files on the machine must not change a child's behaviour
         # behind the parent's back; the session config is the whole truth.
         setting_sources=[],
+        can_use_tool=can_use_tool,
     )
 
 

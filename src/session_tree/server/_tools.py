@@ -8,6 +8,7 @@ a bug surfaces as the SDK's generic error rather than a traceback in the reply.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -43,6 +44,14 @@ Prompt = Annotated[
     str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="what to say to the child")
 ]
 NodeId = Annotated[int, Field(ge=1, description="a node id, as shown by tree or render_context")]
+Rules = Annotated[
+    list[str] | None,
+    Field(description="tool rules in Claude Code's syntax, such as 'Read' or 'Bash(git *)'"),
+]
+ApprovalTimeout = Annotated[
+    float | None,
+    Field(gt=0, le=86_400, description="seconds an approval waits for you; then it is denied"),
+]
 
 
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -94,12 +103,17 @@ def register(server: MCPServer[SessionService]) -> None:
         permission_mode: Annotated[
             PermissionMode, Field(description="Claude Code permission mode")
         ] = "default",
-        allowed_tools: Annotated[
-            list[str] | None, Field(description="rules such as 'Read' or 'Bash(git *)'")
-        ] = None,
+        allowed_tools: Annotated[Rules, Field(description="tools the child uses unasked")] = None,
         disallowed_tools: Annotated[
-            list[str] | None, Field(description="rules the child may never use")
+            Rules, Field(description="tools the child may never use")
         ] = None,
+        loopback: Annotated[
+            bool,
+            Field(
+                description="send every tool call Claude Code would ask about to you (loopback_pending)"
+            ),
+        ] = False,
+        approval_timeout_s: ApprovalTimeout = None,
         max_turns: Annotated[
             int | None, Field(ge=1, description="cap on model round trips per chat")
         ] = None,
@@ -112,9 +126,51 @@ def register(server: MCPServer[SessionService]) -> None:
             permission_mode=permission_mode,
             allowed_tools=allowed_tools or [],
             disallowed_tools=disallowed_tools or [],
+            loopback=loopback,
             max_turns=max_turns,
+            **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
         )
         return await service_of(ctx).create(name, config)
+
+    @server.tool(annotations=WRITES)
+    @tool_errors
+    async def configure(
+        name: SessionName,
+        ctx: Context[Any, Any],
+        permission_mode: Annotated[
+            PermissionMode | None, Field(description="Claude Code permission mode")
+        ] = None,
+        allowed_tools: Annotated[Rules, Field(description="replaces the allowed rules")] = None,
+        disallowed_tools: Annotated[
+            Rules, Field(description="replaces the disallowed rules")
+        ] = None,
+        loopback: Annotated[bool | None, Field(description="send tool calls to you")] = None,
+        approval_timeout_s: ApprovalTimeout = None,
+        bypass_for_s: Annotated[
+            float | None,
+            Field(
+                ge=0,
+                le=86_400,
+                description="allow every loopback call unasked for this many seconds (0 ends it)",
+            ),
+        ] = None,
+    ) -> Session:
+        """Change a session's permission policy; arguments left out stay as they are. Claude Code's
+        own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the loopback."""
+        changes: dict[str, object] = {
+            key: value
+            for key, value in {
+                "permission_mode": permission_mode,
+                "allowed_tools": allowed_tools,
+                "disallowed_tools": disallowed_tools,
+                "loopback": loopback,
+                "approval_timeout_s": approval_timeout_s,
+            }.items()
+            if value is not None
+        }
+        if bypass_for_s is not None:
+            changes["bypass_until"] = time.time() + bypass_for_s if bypass_for_s > 0 else None
+        return await service_of(ctx).configure(name, changes)
 
     @server.tool(annotations=RUNS_CHILD)
     @tool_errors

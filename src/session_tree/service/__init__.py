@@ -1,10 +1,14 @@
-"""The behaviour: sessions, turns, forks, streams. Knows nothing of MCP."""
+"""The behaviour: sessions, turns, forks, streams, approvals. Knows nothing of MCP."""
 
+from ._loopback import Loopback, PermitResult, SessionPermits
 from ._render import RenderedMessage, render
 from ._results import (
     ChatResult,
     DeleteResult,
     InterruptResult,
+    LoopbackConfig,
+    PendingApproval,
+    PendingList,
     PollResult,
     RenderResult,
     SessionInfo,
@@ -13,16 +17,24 @@ from ._results import (
     TreeResult,
 )
 from ._service import SessionService
-from ._settings import Settings, default_db_path
+from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings, default_db_path
 
 __all__ = [
+    "LOOPBACK_TOKEN_VAR",
+    "SERVER_NAME",
     "ChatResult",
     "DeleteResult",
     "InterruptResult",
+    "Loopback",
+    "LoopbackConfig",
+    "PendingApproval",
+    "PendingList",
+    "PermitResult",
     "PollResult",
     "RenderResult",
     "RenderedMessage",
     "SessionInfo",
+    "SessionPermits",
     "SessionService",
     "Settings",
     "StreamList",

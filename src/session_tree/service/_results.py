@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..models import Event, Session, Stream, StreamStatus, TreeView, Usage
+from ..models import Approval, Event, JSONObject, Session, Stream, StreamStatus, TreeView, Usage
 from ._render import RenderedMessage
 
 
@@ -16,6 +16,45 @@ class ToolCallSummary(BaseModel):
     input_preview: str
     result_preview: str | None = None
     is_error: bool = False
+
+
+class PendingApproval(BaseModel):
+    """A child's tool call waiting for the parent: answer it with loopback_respond."""
+
+    id: int = Field(description="pass as approval_id to loopback_respond")
+    session: str
+    stream_id: int | None = Field(
+        description="the turn that waits; None for an outside Claude Code"
+    )
+    tool_name: str
+    input: JSONObject
+    tool_use_id: str | None
+    age_s: float = Field(description="seconds since the child asked")
+
+    @classmethod
+    def of(cls, approval: Approval, now: float) -> PendingApproval:
+        return cls(
+            id=approval.id,
+            session=approval.session_name,
+            stream_id=approval.stream_id,
+            tool_name=approval.tool_name,
+            input=approval.input,
+            tool_use_id=approval.tool_use_id,
+            age_s=round(max(now - approval.created_at, 0.0), 3),
+        )
+
+
+class PendingList(BaseModel):
+    approvals: list[PendingApproval]
+
+
+class LoopbackConfig(BaseModel):
+    """How to start a Claude Code outside session-tree whose approvals come to this session."""
+
+    session: str
+    mcp_config: JSONObject = Field(description="the JSON for claude --mcp-config (or .mcp.json)")
+    permission_prompt_tool: str = Field(description="the value for --permission-prompt-tool")
+    command: list[str] = Field(description="a claude command line that uses both")
 
 
 class ChatResult(BaseModel):
@@ -32,6 +71,10 @@ class ChatResult(BaseModel):
     error: str | None = None
     next_seq: int = Field(description="pass as from_seq to poll to read what comes after")
     ephemeral: bool = False
+    pending_approvals: list[PendingApproval] = Field(
+        default_factory=list,
+        description="when awaiting_permission: what the child waits on (loopback_respond, then poll)",
+    )
 
 
 class PollResult(BaseModel):

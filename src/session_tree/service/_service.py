@@ -18,19 +18,29 @@ head exactly.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
-from claude_agent_sdk import ResultMessage
+from claude_agent_sdk import (
+    CanUseTool,
+    PermissionResult,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    ResultMessage,
+    ToolPermissionContext,
+)
 from claude_agent_sdk.types import Message
 
 from ..agents import Child, ChildPool, ResumePoint, build_options
 from ..errors import ChildError, InvalidArgument, SessionBusy, SessionTreeError
 from ..models import (
+    JSONObject,
     NewNode,
     Node,
     NodeKind,
@@ -41,11 +51,15 @@ from ..models import (
     Usage,
 )
 from ..store import Store
+from ._loopback import DEFAULT_DENY_MESSAGE, Loopback, PermitResult
 from ._render import render
 from ._results import (
     ChatResult,
     DeleteResult,
     InterruptResult,
+    LoopbackConfig,
+    PendingApproval,
+    PendingList,
     PollResult,
     RenderResult,
     SessionInfo,
@@ -53,7 +67,7 @@ from ._results import (
     ToolCallSummary,
     TreeResult,
 )
-from ._settings import Settings
+from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings
 from ._translate import translate, usage_of
 
 log = logging.getLogger("session_tree.service")
@@ -89,8 +103,8 @@ class SessionService:
         self.pool = pool
         self.settings = settings
         self._tg = task_group
+        self.loopback = Loopback(store)
         self._running: dict[str, _RunningTurn] = {}
-        self._start_lock = anyio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -128,7 +142,22 @@ class SessionService:
 
     async def create(self, name: str, config: SessionConfig) -> Session:
         _check_name(name)
+        _check_policy(config)
         return await self.store.sessions.create(name, config)
+
+    async def configure(self, name: str, changes: dict[str, object]) -> Session:
+        """Change a session's policy. A warm child started under the old one is
+        replaced at the next turn; the loopback applies the new one at once."""
+        session = await self.store.sessions.get(name)
+        config = SessionConfig.model_validate(session.config.model_dump() | changes)
+        _check_policy(config)
+        updated = await self.store.sessions.set_config(name, config)
+        warm = self.pool.get(name)
+        if warm is not None:
+            warm.head_node_id = None  # no turn reuses it; the next one starts afresh
+            if not warm.busy:
+                await self.pool.retire(warm)
+        return updated
 
     async def get(self, name: str) -> SessionInfo:
         session = await self.store.sessions.get(name)
@@ -293,6 +322,74 @@ class SessionService:
             await self._finish_interrupted(turn, "interrupted by the parent")
         return InterruptResult(session=name, stream_id=turn.stream_id, status="interrupted")
 
+    # --- approvals ------------------------------------------------------------------------
+
+    async def pending(self, name: str | None, wait_ms: int) -> PendingList:
+        if name is not None:
+            await self.store.sessions.get(name)
+        found = await self.store.approvals.wait_pending(name, timeout=max(wait_ms, 0) / 1000)
+        now = time.time()
+        return PendingList(approvals=[PendingApproval.of(a, now) for a in found])
+
+    async def loopback_config(self, name: str, server_command: Sequence[str]) -> LoopbackConfig:
+        """What an outside Claude Code needs to send this session its approvals."""
+        session = await self.store.sessions.get(name)
+        if not session.config.loopback:
+            await self.configure(name, {"loopback": True})
+        token = await self.store.sessions.loopback_token(name)
+        mcp_config: JSONObject = {
+            "mcpServers": {
+                SERVER_NAME: {
+                    "command": server_command[0],
+                    "args": [*server_command[1:], "serve", "--db", self.store.path],
+                    "env": {LOOPBACK_TOKEN_VAR: token},
+                }
+            }
+        }
+        tool = f"mcp__{SERVER_NAME}__loopback_permit"
+        return LoopbackConfig(
+            session=name,
+            mcp_config=mcp_config,
+            permission_prompt_tool=tool,
+            command=["claude", "--mcp-config", "MCP_CONFIG.json", "--permission-prompt-tool", tool],
+        )
+
+    async def permit(
+        self, tool_name: str, tool_input: JSONObject, tool_use_id: str | None
+    ) -> PermitResult:
+        """loopback_permit reaching a parent's server: it cannot know which session asks."""
+        return PermitResult.deny(
+            "This session-tree server was started without a loopback token, so it cannot tell "
+            "which session asks. Start it from the MCP config that the parent's loopback_config "
+            f"returns (it sets {LOOPBACK_TOKEN_VAR})."
+        )
+
+    def _permission_callback(self, name: str) -> CanUseTool:
+        """Claude Code's question about one tool call of this session's child, put to the loopback."""
+
+        async def can_use_tool(
+            tool_name: str, tool_input: dict[str, Any], context: ToolPermissionContext
+        ) -> PermissionResult:
+            turn = self._running.get(name)
+            try:
+                result = await self.loopback.ask(
+                    name,
+                    tool_name=tool_name,
+                    tool_input=tool_input,
+                    tool_use_id=context.tool_use_id,
+                    stream_id=turn.stream_id if turn is not None else None,
+                    on_pending=(lambda _: turn.settled.set()) if turn is not None else None,
+                )
+            except SessionTreeError as exc:
+                return PermissionResultDeny(message=f"session-tree could not ask the parent: {exc}")
+            if result.behavior == "allow":
+                return PermissionResultAllow(updated_input=result.updated_input)
+            return PermissionResultDeny(
+                message=result.message or DEFAULT_DENY_MESSAGE, interrupt=result.interrupt
+            )
+
+        return can_use_tool
+
     async def summarize(self, stream_id: int) -> ChatResult:
         """A turn as chat returns it: its text, tool calls, status and usage so far."""
         stream = await self.store.streams.get(stream_id)
@@ -329,6 +426,13 @@ class SessionService:
             error=stream.error,
             next_seq=stream.last_seq + 1,
             ephemeral=stream.ephemeral,
+            pending_approvals=[
+                PendingApproval.of(a, time.time())
+                for a in await self.store.approvals.pending(session.name)
+                if a.stream_id == stream.id
+            ]
+            if stream.status is StreamStatus.AWAITING_PERMISSION
+            else [],
         )
 
     async def _run_turn(
@@ -371,7 +475,14 @@ class SessionService:
             raise InvalidArgument(
                 f"Session {session.name!r} has its head inside a turn (node {head.id}); fork it at a summary node."
             )
-        options = build_options(session.config, resume=resume, session_store=self.store.transcripts)
+        options = build_options(
+            session.config,
+            resume=resume,
+            session_store=self.store.transcripts,
+            can_use_tool=self._permission_callback(session.name)
+            if session.config.loopback
+            else None,
+        )
         try:
             if ephemeral:
                 return await self.pool.start_temporary(options)
@@ -521,6 +632,15 @@ async def _batches(
                 raise message
             batch.append(message)
         yield batch
+
+
+def _check_policy(config: SessionConfig) -> None:
+    if config.permission_mode == "bypassPermissions":
+        raise InvalidArgument(
+            "bypassPermissions never ends by itself, so session-tree does not start children in it. "
+            "Use loopback=true and configure with bypass_for_s: calls are allowed until then, "
+            "and asked again after."
+        )
 
 
 def _result_error(result: ResultMessage) -> str:

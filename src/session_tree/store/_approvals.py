@@ -3,6 +3,12 @@
 A decision is one conditional UPDATE (``WHERE status = 'pending'``) inside a
 write transaction, so it happens exactly once however many processes race for
 it; the loser gets :class:`ApprovalAlreadyDecided`.
+
+An approval that belongs to a turn also shows in the turn's stream, in the same
+transaction: a request adds a ``permission_request`` event and moves the stream
+to ``awaiting_permission``; a decision (or expiry) adds a
+``permission_decision`` event and moves it back to ``running`` once nothing
+else of that turn is pending.
 """
 
 from __future__ import annotations
@@ -10,10 +16,11 @@ from __future__ import annotations
 import aiosqlite
 
 from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument
-from ..models import Approval, ApprovalStatus, JSONObject
+from ..models import Approval, ApprovalStatus, JSONObject, Stream, StreamStatus
 from . import _rows
 from ._database import Database, now
 from ._sessions import session_id
+from ._streams import get_stream, insert_events, update_status
 
 _SELECT = f"SELECT {_rows.APPROVAL_COLUMNS} FROM approvals JOIN sessions ON sessions.id = approvals.session_id"
 
@@ -31,15 +38,28 @@ class Approvals:
         tool_use_id: str | None = None,
         stream_id: int | None = None,
     ) -> Approval:
+        """A pending approval. Asking again about a tool call (same session and
+        ``tool_use_id``) that is still pending returns the same approval."""
         async with self._db.write() as conn:
             owner = await session_id(conn, session_name)
+            if tool_use_id is not None:
+                async with conn.execute(
+                    "SELECT id FROM approvals WHERE session_id = ? AND tool_use_id = ? "
+                    "AND status = 'pending'",
+                    (owner, tool_use_id),
+                ) as cursor:
+                    existing = await cursor.fetchone()
+                if existing is not None:
+                    return await _get(conn, existing[0])
             cursor = await conn.execute(
                 "INSERT INTO approvals (session_id, stream_id, tool_name, input, tool_use_id, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
                 (owner, stream_id, tool_name, _rows.dumps(input), tool_use_id, now()),
             )
             assert cursor.lastrowid is not None
-            return await _get(conn, cursor.lastrowid)
+            approval = await _get(conn, cursor.lastrowid)
+            await _show_request(conn, approval)
+            return approval
 
     async def get(self, approval_id: int) -> Approval:
         return await _get(self._db.reader, approval_id)
@@ -88,6 +108,7 @@ class Approvals:
             current = await _get(conn, approval_id)
             if cursor.rowcount == 0:
                 raise ApprovalAlreadyDecided(approval_id, current.status.value)
+            await _show_decision(conn, current)
             return current
 
     async def wait_decided(self, approval_id: int, *, timeout: float) -> Approval:
@@ -127,7 +148,9 @@ class Approvals:
                     "decided_at = ? WHERE id = ? AND status = 'pending'",
                     (decision, now(), approval_id),
                 )
-                expired.append(await _get(conn, approval_id))
+                approval = await _get(conn, approval_id)
+                await _show_decision(conn, approval)
+                expired.append(approval)
             return expired
 
 
@@ -137,3 +160,64 @@ async def _get(conn: aiosqlite.Connection, approval_id: int) -> Approval:
     if row is None:
         raise ApprovalNotFound(approval_id)
     return _rows.approval(row)
+
+
+async def _show_request(conn: aiosqlite.Connection, approval: Approval) -> None:
+    """The request in its turn's stream, which now awaits the parent."""
+    stream = await _live_stream(conn, approval)
+    if stream is None:
+        return
+    await insert_events(
+        conn,
+        stream.id,
+        [
+            (
+                "permission_request",
+                {
+                    "approval_id": approval.id,
+                    "tool_name": approval.tool_name,
+                    "input": approval.input,
+                    "tool_use_id": approval.tool_use_id,
+                },
+            )
+        ],
+    )
+    await update_status(conn, stream.id, StreamStatus.AWAITING_PERMISSION)
+
+
+async def _show_decision(conn: aiosqlite.Connection, approval: Approval) -> None:
+    """The decision in its turn's stream, which runs again once nothing else of it waits."""
+    stream = await _live_stream(conn, approval)
+    if stream is None:
+        return
+    decision = approval.decision or {}
+    await insert_events(
+        conn,
+        stream.id,
+        [
+            (
+                "permission_decision",
+                {
+                    "approval_id": approval.id,
+                    "tool_use_id": approval.tool_use_id,
+                    "status": approval.status.value,
+                    "behavior": decision.get("behavior"),
+                    "message": decision.get("message"),
+                    "decided_by": approval.decided_by,
+                },
+            )
+        ],
+    )
+    async with conn.execute(
+        "SELECT 1 FROM approvals WHERE stream_id = ? AND status = 'pending' LIMIT 1", (stream.id,)
+    ) as cursor:
+        still_waiting = await cursor.fetchone() is not None
+    if stream.status is StreamStatus.AWAITING_PERMISSION and not still_waiting:
+        await update_status(conn, stream.id, StreamStatus.RUNNING)
+
+
+async def _live_stream(conn: aiosqlite.Connection, approval: Approval) -> Stream | None:
+    if approval.stream_id is None:
+        return None
+    stream = await get_stream(conn, approval.stream_id)
+    return None if stream.status.terminal else stream

@@ -134,4 +134,13 @@ MIGRATIONS: Final[list[tuple[str, str]]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0005_loopback_tokens",
+        """
+        ALTER TABLE sessions ADD COLUMN loopback_token TEXT;
+        CREATE UNIQUE INDEX sessions_loopback_token ON sessions(loopback_token)
+            WHERE loopback_token IS NOT NULL;
+        CREATE INDEX approvals_stream_pending ON approvals(stream_id) WHERE status = 'pending'
+        """,
+    ),
 ]

@@ -6,6 +6,7 @@ the child's session id); the nodes they point at never do.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 import aiosqlite
@@ -138,6 +139,47 @@ class Sessions:
         async with self._db.write() as conn:
             await get_session(conn, name)
             return await update_session(conn, name, config=config.model_dump_json())
+
+    async def add_rule(self, name: str, rule: str, *, allow: bool) -> Session:
+        """Add a tool rule to the session's allowed (or disallowed) list, once."""
+        async with self._db.write() as conn:
+            session = await get_session(conn, name)
+            config = session.config
+            field = "allowed_tools" if allow else "disallowed_tools"
+            rules: list[str] = getattr(config, field)
+            if rule in rules:
+                return session
+            config = config.model_copy(update={field: [*rules, rule]})
+            return await update_session(conn, name, config=config.model_dump_json())
+
+    async def loopback_token(self, name: str) -> str:
+        """The session's loopback token, made on first use: the value an outside
+        Claude Code's session-tree server presents to ask on this session's behalf."""
+        async with self._db.write() as conn:
+            session = await get_session(conn, name)
+            async with conn.execute(
+                "SELECT loopback_token FROM sessions WHERE id = ?", (session.id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and row[0]:
+                return str(row[0])
+            token = secrets.token_urlsafe(24)
+            await conn.execute(
+                "UPDATE sessions SET loopback_token = ? WHERE id = ?", (token, session.id)
+            )
+            return token
+
+    async def by_loopback_token(self, token: str) -> Session:
+        async with self._db.reader.execute(
+            "SELECT * FROM sessions WHERE loopback_token = ?", (token,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or not token:
+            raise InvalidArgument(
+                "No session has this loopback token (was the session deleted?). "
+                "Ask the parent for a fresh MCP config with loopback_config."
+            )
+        return _rows.session(row)
 
     async def add_usage(self, name: str, usage: Usage) -> Session:
         async with self._db.write() as conn:

@@ -35,7 +35,7 @@ class Streams:
             )
 
     async def get(self, stream_id: int) -> Stream:
-        return await _get(self._db.reader, stream_id)
+        return await get_stream(self._db.reader, stream_id)
 
     async def recent(self, session_name: str | None = None, *, limit: int = 100) -> list[Stream]:
         """Newest first."""
@@ -142,7 +142,7 @@ class Streams:
                 "UPDATE sessions SET status = 'idle', updated_at = ? WHERE status = 'running'",
                 (now(),),
             )
-            return [await _get(conn, stream_id) for stream_id in ids]
+            return [await get_stream(conn, stream_id) for stream_id in ids]
 
 
 async def insert_events(
@@ -178,13 +178,13 @@ async def update_status(
     conn: aiosqlite.Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
 ) -> Stream:
     """Move a stream to ``status`` inside a write transaction; refuses a transition out of an end."""
-    stream = await _get(conn, stream_id)
+    stream = await get_stream(conn, stream_id)
     check_transition(f"Stream {stream_id}", stream.status, status)
     await conn.execute(
         "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
         (status.value, error, now(), stream_id),
     )
-    return await _get(conn, stream_id)
+    return await get_stream(conn, stream_id)
 
 
 async def insert_stream(
@@ -197,10 +197,10 @@ async def insert_stream(
         (owner, StreamStatus.RUNNING.value, int(ephemeral), prompt_node_id, created, created),
     )
     assert cursor.lastrowid is not None
-    return await _get(conn, cursor.lastrowid)
+    return await get_stream(conn, cursor.lastrowid)
 
 
-async def _get(conn: aiosqlite.Connection, stream_id: int) -> Stream:
+async def get_stream(conn: aiosqlite.Connection, stream_id: int) -> Stream:
     async with conn.execute(
         f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
         "WHERE streams.id = ?",

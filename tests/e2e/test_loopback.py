@@ -1,0 +1,337 @@
+"""Loopback approvals end to end: the model asks to write a file, the parent decides.
+
+Real parts throughout: the MCP client, ``session-tree serve``, the ``claude``
+binary and its Write tool on a real temp directory; only the model is scripted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from session_tree.testing import (
+    RecordedRequest,
+    Reply,
+    ScriptedModel,
+    child_env,
+    text,
+    tool_use,
+    transcript,
+)
+
+from .harness import Harness, claude_binary, serve
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+def write(path: Path, content: str = "from the child") -> Reply:
+    return tool_use("Write", {"file_path": str(path), "content": content})
+
+
+def tool_results(model: ScriptedModel) -> list[str]:
+    """What the model was told of tool calls, in its latest request."""
+    _, blocks = transcript(model.conversation_requests()[-1])[-1]
+    return [block for block in blocks if block.startswith("[tool_result")]
+
+
+async def create_loopback(harness: Harness, name: str, cwd: Path, **policy: Any) -> None:
+    await harness.call("create", name=name, cwd=str(cwd), loopback=True, **policy)
+
+
+async def test_allow_lets_the_call_run(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "allowed.txt"
+    model.push(write(target), text("written"))
+    await create_loopback(harness, "main", tmp_path)
+
+    first = await harness.call("chat", name="main", prompt="write the file")
+
+    # chat returns early: the child waits on the parent.
+    assert first["status"] == "awaiting_permission"
+    (pending,) = first["pending_approvals"]
+    assert pending["tool_name"] == "Write"
+    assert pending["input"] == {"file_path": str(target), "content": "from the child"}
+    assert pending["tool_use_id"]
+    assert not target.exists()
+
+    decided = await harness.call("loopback_respond", approval_id=pending["id"], decision="allow")
+
+    assert decided["status"] == "allowed"
+    assert decided["decision"] == {
+        "behavior": "allow",
+        "updatedInput": {"file_path": str(target), "content": "from the child"},
+    }
+    events = await harness.poll_to_end(first["stream_id"])
+    assert target.read_text() == "from the child"
+    kinds = [e["kind"] for e in events]
+    assert kinds.index("permission_request") < kinds.index("permission_decision")
+    assert kinds.index("permission_decision") < kinds.index("tool_result")
+    assert events[-1]["kind"] == "turn_end"
+    assert (await harness.call("poll", stream_id=first["stream_id"]))["status"] == "completed"
+
+
+async def test_deny_keeps_the_call_from_running_and_tells_the_model(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "denied.txt"
+    model.push(write(target), text("understood"))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+
+    await harness.call(
+        "loopback_respond",
+        approval_id=pending["id"],
+        decision="deny",
+        message="No files today, use the scratch pad instead.",
+    )
+
+    await harness.poll_to_end(first["stream_id"])
+    assert not target.exists()
+    (result,) = tool_results(model)
+    assert result.startswith("[tool_result error")
+    assert "No files today, use the scratch pad instead." in result
+
+
+async def test_updated_input_is_what_the_tool_runs_with(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "edited.txt"
+    model.push(write(target), text("written"))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+
+    await harness.call(
+        "loopback_respond",
+        approval_id=pending["id"],
+        decision="allow",
+        updated_input={"file_path": str(target), "content": "from the parent"},
+    )
+
+    await harness.poll_to_end(first["stream_id"])
+    assert target.read_text() == "from the parent"
+
+
+async def test_remember_settles_the_next_call_without_asking(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    first_file, second_file = tmp_path / "one.txt", tmp_path / "two.txt"
+    model.push(write(first_file), write(second_file), text("both written"))
+    await create_loopback(harness, "main", tmp_path)
+    stream = await harness.call("chat_async", name="main", prompt="write two files")
+
+    # The parent of a chat_async sits on loopback_pending.
+    found = await harness.call("loopback_pending", name="main", wait_ms=30_000)
+    (pending,) = found["approvals"]
+    assert pending["stream_id"] == stream["id"]
+    await harness.call(
+        "loopback_respond", approval_id=pending["id"], decision="allow", remember=True
+    )
+
+    events = await harness.poll_to_end(stream["id"])
+    assert first_file.exists()
+    assert second_file.exists()
+    assert [e["kind"] for e in events].count("permission_request") == 1
+    by_rule = [
+        e["data"]
+        for e in events
+        if e["kind"] == "permission_decision" and e["data"]["decided_by"] == "rule Write"
+    ]
+    assert len(by_rule) == 1
+    assert (await harness.call("loopback_pending"))["approvals"] == []
+    info = await harness.call("get", name="main")
+    assert info["session"]["config"]["allowed_tools"] == ["Write"]
+
+
+async def test_an_unanswered_approval_times_out_as_a_deny(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "late.txt"
+    model.push(write(target), text("gave up"))
+    await create_loopback(harness, "main", tmp_path, approval_timeout_s=1)
+
+    stream = await harness.call("chat_async", name="main", prompt="write the file")
+    events = await harness.poll_to_end(stream["id"])
+
+    assert not target.exists()
+    (decision,) = [e["data"] for e in events if e["kind"] == "permission_decision"]
+    assert decision["status"] == "expired"
+    assert decision["decided_by"] == "timeout"
+    (result,) = tool_results(model)
+    assert "timed out" in result
+    late = await harness.call_error(
+        "loopback_respond", approval_id=decision["approval_id"], decision="allow"
+    )
+    assert "already expired" in late
+
+
+async def test_bad_decisions_are_clear_errors_and_change_nothing(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "kept.txt"
+    model.push(write(target), text("written"))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+
+    unknown = await harness.call_error("loopback_respond", approval_id=999, decision="allow")
+    assert "No approval with id 999" in unknown
+    mixed = await harness.call_error(
+        "loopback_respond", approval_id=pending["id"], decision="allow", interrupt=True
+    )
+    assert "interrupt goes with a deny" in mixed
+    bad_rule = await harness.call_error(
+        "loopback_respond",
+        approval_id=pending["id"],
+        decision="allow",
+        remember=True,
+        rule="Bash((",
+    )
+    assert "is not a tool rule" in bad_rule
+
+    # Still pending, and still decidable.
+    assert [a["id"] for a in (await harness.call("loopback_pending"))["approvals"]] == [
+        pending["id"]
+    ]
+    await harness.call("loopback_respond", approval_id=pending["id"], decision="allow")
+    await harness.poll_to_end(first["stream_id"])
+    assert target.exists()
+    again = await harness.call_error("loopback_respond", approval_id=pending["id"], decision="deny")
+    assert "already allowed" in again
+
+
+async def test_two_children_asking_at_once_each_get_their_own_decision(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    files = {name: tmp_path / f"{name}.txt" for name in ("a", "b")}
+
+    def respond(request: RecordedRequest) -> Reply | None:
+        # Concurrent children share the model: answer each by its own conversation.
+        turns = transcript(request)
+        if turns[-1][1][-1].startswith("[tool_result"):
+            return text("done")
+        name = turns[-1][1][-1].removeprefix("write file ")
+        return write(files[name], content=f"child {name}")
+
+    model.responder = respond
+    streams = {}
+    for name in files:
+        await create_loopback(harness, name, tmp_path)
+        streams[name] = (await harness.call("chat_async", name=name, prompt=f"write file {name}"))[
+            "id"
+        ]
+
+    pending: list[dict[str, Any]] = []
+    with anyio.fail_after(60):
+        while len(pending) < 2:
+            pending = (await harness.call("loopback_pending", wait_ms=5000))["approvals"]
+    by_session = {a["session"]: a for a in pending}
+    assert {name: a["stream_id"] for name, a in by_session.items()} == streams
+
+    await harness.call(
+        "loopback_respond",
+        approval_id=by_session["a"]["id"],
+        decision="allow",
+        updated_input={"file_path": str(files["a"]), "content": "parent for a"},
+    )
+    await harness.call(
+        "loopback_respond", approval_id=by_session["b"]["id"], decision="deny", message="not b"
+    )
+
+    for stream_id in streams.values():
+        await harness.poll_to_end(stream_id)
+    assert files["a"].read_text() == "parent for a"
+    assert not files["b"].exists()
+    told_b = [
+        r
+        for r in model.conversation_requests()
+        if any("not b" in block for _, blocks in transcript(r) for block in blocks)
+    ]
+    assert told_b
+    assert all("write file b" in str(transcript(r)) for r in told_b)
+
+
+async def test_an_outside_claude_code_asks_through_another_server_on_the_same_database(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "outside.txt"
+    model.push(write(target), text("written from outside"))
+    await harness.call("create", name="outside")
+    config = await harness.call("loopback_config", name="outside")
+    config_path = tmp_path / "outside-mcp.json"
+    config_path.write_text(json.dumps(config["mcp_config"]))
+    assert config["permission_prompt_tool"] == "mcp__session-tree__loopback_permit"
+    command = [
+        claude_binary(),
+        "-p",
+        "write the file",
+        "--output-format",
+        "json",
+        "--mcp-config",
+        str(config_path),
+        "--strict-mcp-config",
+        "--permission-prompt-tool",
+        config["permission_prompt_tool"],
+    ]
+    env = child_env(model, tmp_path / "outside-home", max_retries=0, inherit=True)
+    outcome: dict[str, Any] = {}
+
+    async def run_outside() -> None:
+        done = await anyio.run_process(
+            command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, check=False
+        )
+        outcome["returncode"] = done.returncode
+        outcome["stdout"] = done.stdout.decode(errors="replace")
+        outcome["stderr"] = done.stderr.decode(errors="replace")
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_outside)
+            # This parent's server is not the one the outside claude talks to.
+            found = await harness.call("loopback_pending", name="outside", wait_ms=50_000)
+            (pending,) = found["approvals"]
+            assert pending["stream_id"] is None
+            assert pending["input"]["file_path"] == str(target)
+            await harness.call("loopback_respond", approval_id=pending["id"], decision="allow")
+
+    assert outcome["returncode"] == 0, outcome
+    assert json.loads(outcome["stdout"])["result"] == "written from outside"
+    assert target.read_text() == "from the child"
+
+
+async def test_a_parents_server_denies_a_permit_call_that_names_no_session(
+    harness: Harness,
+) -> None:
+    result = await harness.client.call_tool(
+        "loopback_permit", {"tool_name": "Write", "input": {"file_path": "/x"}, "tool_use_id": "t1"}
+    )
+
+    assert not result.is_error
+    (block,) = result.content
+    decision = json.loads(block.text)  # type: ignore[union-attr]
+    assert decision["behavior"] == "deny"
+    assert "SESSION_TREE_LOOPBACK_TOKEN" in decision["message"]
+    assert set(decision) == {"behavior", "message"}
+
+
+async def test_the_permit_only_server_offers_nothing_that_decides(
+    tmp_path: Path, model: ScriptedModel, harness: Harness
+) -> None:
+    await harness.call("create", name="child")
+    config = await harness.call("loopback_config", name="child")
+    server = config["mcp_config"]["mcpServers"]["session-tree"]
+    assert server["command"] == sys.executable
+    (tmp_path / "permit").mkdir()
+    async with serve(
+        tmp_path / "permit", model, db_path=harness.db_path, env=server["env"]
+    ) as permit_server:
+        tools = await permit_server.client.list_tools()
+    assert [tool.name for tool in tools.tools] == ["loopback_permit"]
