@@ -335,3 +335,101 @@ async def test_the_permit_only_server_offers_nothing_that_decides(
     ) as permit_server:
         tools = await permit_server.client.list_tools()
     assert [tool.name for tool in tools.tools] == ["loopback_permit"]
+
+
+async def test_interrupting_a_waiting_turn_expires_its_approval(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "never.txt"
+    model.push(write(target), text("unused"), text("after"))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+
+    stopped = await harness.call("interrupt", name="main")
+
+    assert stopped["status"] == "interrupted"
+    events = await harness.poll_to_end(first["stream_id"])
+    assert events[-1]["kind"] == "interrupted"
+    (decision,) = [e["data"] for e in events if e["kind"] == "permission_decision"]
+    assert decision["status"] == "expired"
+    assert (await harness.call("loopback_pending"))["approvals"] == []
+    late = await harness.call_error("loopback_respond", approval_id=pending["id"], decision="allow")
+    assert "already expired" in late
+    assert not target.exists()
+    model.push(text("after"))
+    assert (await harness.call("chat", name="main", prompt="next"))["status"] == "completed"
+
+
+async def test_a_deny_with_interrupt_stops_the_whole_turn(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "stopped.txt"
+    model.push(write(target), text("should not be asked for"))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+
+    await harness.call(
+        "loopback_respond",
+        approval_id=pending["id"],
+        decision="deny",
+        message="stop here",
+        interrupt=True,
+    )
+
+    events = await harness.poll_to_end(first["stream_id"])
+    assert not target.exists()
+    # The child did not go back to the model with the denied call.
+    assert len(model.conversation_requests()) == 1
+    assert events[-1]["kind"] == "interrupted"
+    final = await harness.call("poll", stream_id=first["stream_id"], from_seq=0, limit=1)
+    assert final["status"] == "interrupted"
+    assert final["error"] == "the parent denied Write and stopped the turn: stop here"
+
+
+async def test_a_bypass_window_allows_until_it_is_closed(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    during, after = tmp_path / "during.txt", tmp_path / "after.txt"
+    await create_loopback(harness, "main", tmp_path)
+    await harness.call("configure", name="main", bypass_for_s=3600)
+    model.push(write(during), text("written"))
+
+    unasked = await harness.call("chat", name="main", prompt="write during")
+
+    assert unasked["status"] == "completed"
+    assert during.exists()
+    await harness.call("configure", name="main", bypass_for_s=0)
+    model.push(write(after), text("written"))
+    asked = await harness.call("chat", name="main", prompt="write after")
+    assert asked["status"] == "awaiting_permission"
+    await harness.call("interrupt", name="main")
+    assert not after.exists()
+
+
+async def test_bypass_permissions_without_an_end_is_refused(harness: Harness) -> None:
+    error = await harness.call_error("create", name="main", permission_mode="bypassPermissions")
+    assert "bypass_for_s" in error
+    assert (await harness.call("list"))["result"] == []
+
+
+async def test_a_server_shutdown_expires_what_its_turns_waited_on(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    target = tmp_path / "shutdown.txt"
+    model.push(write(target), text("unused"))
+    async with serve(tmp_path, model) as first:
+        await create_loopback(first, "main", tmp_path)
+        waiting = await first.call("chat", name="main", prompt="write the file")
+        assert waiting["status"] == "awaiting_permission"
+
+    async with serve(tmp_path, model) as second:
+        final = await second.call("poll", stream_id=waiting["stream_id"], from_seq=0)
+        assert (await second.call("loopback_pending"))["approvals"] == []
+        error = await second.call_error(
+            "loopback_respond", approval_id=waiting["pending_approvals"][0]["id"], decision="allow"
+        )
+    assert final["status"] == "interrupted"
+    assert "already expired" in error
+    assert not target.exists()

@@ -89,6 +89,7 @@ class _RunningTurn:
     session: str
     child: Child | None = None
     interrupted: bool = False
+    why_interrupted: str = "interrupted by the parent"
     done: anyio.Event = field(default_factory=anyio.Event)
     # Set when the turn ends or first needs a decision from the parent: what a
     # blocking chat waits for, without re-reading the stream on every write.
@@ -384,6 +385,12 @@ class SessionService:
                 return PermissionResultDeny(message=f"session-tree could not ask the parent: {exc}")
             if result.behavior == "allow":
                 return PermissionResultAllow(updated_input=result.updated_input)
+            if result.interrupt and turn is not None:
+                # Claude Code ends such a turn as an error; it is the parent's stop.
+                turn.interrupted = True
+                turn.why_interrupted = (
+                    f"the parent denied {tool_name} and stopped the turn: {result.message}"
+                )
             return PermissionResultDeny(
                 message=result.message or DEFAULT_DENY_MESSAGE, interrupt=result.interrupt
             )
@@ -446,7 +453,7 @@ class SessionService:
                 raise _Interrupted
             await self._consume(turn, child, session, prompt_node, prompt, ephemeral)
         except _Interrupted:
-            await self._finish_interrupted(turn, "interrupted by the parent")
+            await self._finish_interrupted(turn, turn.why_interrupted)
         except (SessionTreeError, OSError) as exc:
             await self._fail(turn, str(exc))
         except Exception as exc:

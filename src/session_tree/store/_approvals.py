@@ -72,6 +72,15 @@ class Approvals:
         ) as cursor:
             return [_rows.approval(row) for row in await cursor.fetchall()]
 
+    async def history(self, session_name: str | None = None, *, limit: int = 100) -> list[Approval]:
+        """Approvals in any state, the latest ``limit`` of them, oldest first."""
+        where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
+        async with self._db.reader.execute(
+            f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) ORDER BY id",
+            (*params, limit),
+        ) as cursor:
+            return [_rows.approval(row) for row in await cursor.fetchall()]
+
     async def wait_pending(
         self, session_name: str | None = None, *, timeout: float
     ) -> list[Approval]:
