@@ -104,6 +104,9 @@ class SessionConfig(Frozen):
     allowed_tools: list[str] = Field(default_factory=list)
     disallowed_tools: list[str] = Field(default_factory=list)
     loopback: bool = False
+    # Put approvals to the person behind the parent's MCP client (elicitation)
+    # during a blocking chat, before the parent agent.
+    ask_human: bool = False
     approval_timeout_s: float = 300.0
     bypass_until: float | None = None
     max_turns: int | None = None

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import anyio
 import claude_agent_sdk
 import psutil
-from mcp.client.session import ClientSession
+from mcp.client.session import ClientSession, ElicitationFnT
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import TextContent
 
@@ -104,6 +104,7 @@ async def serve(
     db_path: Path | None = None,
     env: dict[str, str] | None = None,
     max_retries: int | None = 0,
+    elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncIterator[Harness]:
     db_path = db_path or tmp_path / "session-tree.db"
     stderr_path = tmp_path / f"server-{db_path.stem}.log"
@@ -118,6 +119,8 @@ async def serve(
     async with AsyncExitStack() as stack:
         errlog: TextIO = stack.enter_context(stderr_path.open("w"))
         read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
-        client = await stack.enter_async_context(ClientSession(read, write))
+        client = await stack.enter_async_context(
+            ClientSession(read, write, elicitation_callback=elicitation_callback)
+        )
         await client.initialize()
         yield Harness(model=model, client=client, db_path=db_path, stderr_path=stderr_path)

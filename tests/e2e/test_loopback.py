@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp_types import ElicitRequestParams, ElicitResult
 
 from session_tree.testing import (
     RecordedRequest,
@@ -433,3 +434,47 @@ async def test_a_server_shutdown_expires_what_its_turns_waited_on(
     assert final["status"] == "interrupted"
     assert "already expired" in error
     assert not target.exists()
+
+
+async def test_a_person_answers_through_elicitation_during_a_blocking_chat(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    allowed, denied = tmp_path / "asked-yes.txt", tmp_path / "asked-no.txt"
+    model.push(write(allowed), write(denied), text("done"))
+    asked: list[str] = []
+
+    async def person(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        if "asked-yes" in params.message:
+            return ElicitResult(action="accept", content={"allow": True, "message": ""})
+        return ElicitResult(action="accept", content={"allow": False, "message": "not that one"})
+
+    async with serve(tmp_path, model, elicitation_callback=person) as harness:
+        await create_loopback(harness, "main", tmp_path, ask_human=True)
+        reply = await harness.call("chat", name="main", prompt="write two files")
+
+    assert reply["status"] == "completed"
+    assert len(asked) == 2
+    assert "Write" in asked[0]
+    assert allowed.exists()
+    assert not denied.exists()
+    assert any("not that one" in result for result in tool_results(model))
+
+
+async def test_a_declined_elicitation_leaves_the_decision_to_the_parent(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    target = tmp_path / "parent-decides.txt"
+    model.push(write(target), text("done"))
+
+    async def away(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        return ElicitResult(action="cancel")
+
+    async with serve(tmp_path, model, elicitation_callback=away) as harness:
+        await create_loopback(harness, "main", tmp_path, ask_human=True)
+        waiting = await harness.call("chat", name="main", prompt="write it")
+        assert waiting["status"] == "awaiting_permission"
+        (pending,) = waiting["pending_approvals"]
+        await harness.call("loopback_respond", approval_id=pending["id"], decision="allow")
+        await harness.poll_to_end(waiting["stream_id"])
+    assert target.exists()

@@ -8,6 +8,7 @@ a bug surfaces as the SDK's generic error rather than a traceback in the reply.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from functools import wraps
@@ -16,13 +17,14 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..errors import SessionTreeError
-from ..models import PermissionMode, Session, SessionConfig, Stream
+from ..models import Approval, PermissionMode, Session, SessionConfig, Stream
 from ..service import (
     ChatResult,
     DeleteResult,
+    HumanAnswer,
     InterruptResult,
     PollResult,
     RenderResult,
@@ -48,6 +50,13 @@ Rules = Annotated[
     list[str] | None,
     Field(description="tool rules in Claude Code's syntax, such as 'Read' or 'Bash(git *)'"),
 ]
+AskHumanArg = Annotated[
+    bool,
+    Field(
+        description="during a blocking chat, ask the person at your MCP client first "
+        "(elicitation), where the client supports it"
+    ),
+]
 ApprovalTimeout = Annotated[
     float | None,
     Field(gt=0, le=86_400, description="seconds an approval waits for you; then it is denied"),
@@ -65,6 +74,13 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ToolError(str(exc)) from exc
 
     return wrapper
+
+
+class HumanDecision(BaseModel):
+    """What a person answers about one tool call (an MCP elicitation form)."""
+
+    allow: bool = Field(description="allow this tool call")
+    message: str = Field(default="", description="for a deny: what the child is told")
 
 
 def service_of(ctx: Context[Any, Any]) -> SessionService:
@@ -113,6 +129,7 @@ def register(server: MCPServer[SessionService]) -> None:
                 description="send every tool call Claude Code would ask about to you (loopback_pending)"
             ),
         ] = False,
+        ask_human: AskHumanArg = False,
         approval_timeout_s: ApprovalTimeout = None,
         max_turns: Annotated[
             int | None, Field(ge=1, description="cap on model round trips per chat")
@@ -127,6 +144,7 @@ def register(server: MCPServer[SessionService]) -> None:
             allowed_tools=allowed_tools or [],
             disallowed_tools=disallowed_tools or [],
             loopback=loopback,
+            ask_human=ask_human,
             max_turns=max_turns,
             **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
         )
@@ -145,6 +163,9 @@ def register(server: MCPServer[SessionService]) -> None:
             Rules, Field(description="replaces the disallowed rules")
         ] = None,
         loopback: Annotated[bool | None, Field(description="send tool calls to you")] = None,
+        ask_human: Annotated[
+            bool | None, Field(description="ask the person at your MCP client first")
+        ] = None,
         approval_timeout_s: ApprovalTimeout = None,
         bypass_for_s: Annotated[
             float | None,
@@ -164,6 +185,7 @@ def register(server: MCPServer[SessionService]) -> None:
                 "allowed_tools": allowed_tools,
                 "disallowed_tools": disallowed_tools,
                 "loopback": loopback,
+                "ask_human": ask_human,
                 "approval_timeout_s": approval_timeout_s,
             }.items()
             if value is not None
@@ -193,15 +215,28 @@ def register(server: MCPServer[SessionService]) -> None:
         async def progress(events: int) -> None:
             await ctx.report_progress(events, message=f"{events} events")
 
+        async def ask_human(approval: Approval) -> HumanAnswer | None:
+            answer = await ctx.elicit(
+                f"Session {approval.session_name!r} wants to run {approval.tool_name} with "
+                f"{json.dumps(approval.input)[:2000]}. Allow it?",
+                schema=HumanDecision,
+            )
+            if answer.action != "accept" or answer.data is None:
+                return None
+            return HumanAnswer(allow=answer.data.allow, message=answer.data.message)
+
         # Following the stream costs a read per write: only for a client that asked.
         meta = ctx.request_context.meta
         wants_progress = meta is not None and meta.get("progress_token") is not None
+        capabilities = ctx.request_context.session.client_capabilities
+        can_elicit = capabilities is not None and capabilities.elicitation is not None
         return await service_of(ctx).chat(
             name,
             prompt,
             ephemeral=ephemeral,
             wait_s=wait_s,
             on_progress=progress if wants_progress else None,
+            ask_human=ask_human if can_elicit else None,
         )
 
     @server.tool(annotations=RUNS_CHILD)

@@ -16,14 +16,16 @@ from ._results import (
     ToolCallSummary,
     TreeResult,
 )
-from ._service import SessionService
+from ._service import AskHuman, HumanAnswer, SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings, default_db_path
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
     "SERVER_NAME",
+    "AskHuman",
     "ChatResult",
     "DeleteResult",
+    "HumanAnswer",
     "InterruptResult",
     "Loopback",
     "LoopbackConfig",

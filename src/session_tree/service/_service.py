@@ -38,8 +38,15 @@ from claude_agent_sdk import (
 from claude_agent_sdk.types import Message
 
 from ..agents import Child, ChildPool, ResumePoint, build_options
-from ..errors import ChildError, InvalidArgument, SessionBusy, SessionTreeError
+from ..errors import (
+    ApprovalAlreadyDecided,
+    ChildError,
+    InvalidArgument,
+    SessionBusy,
+    SessionTreeError,
+)
 from ..models import (
+    Approval,
     JSONObject,
     NewNode,
     Node,
@@ -255,18 +262,33 @@ class SessionService:
         ephemeral: bool = False,
         wait_s: float | None = None,
         on_progress: Callable[[int], Awaitable[None]] | None = None,
+        ask_human: AskHuman | None = None,
     ) -> ChatResult:
         """Start a turn and wait, at most ``wait_s``, for it to end or to need an approval.
 
         ``on_progress`` hears the number of events so far each time some arrive.
+        ``ask_human``, for a session with ``ask_human`` set, is asked about each
+        approval the turn waits on (an MCP elicitation); when it gives no answer,
+        chat returns ``awaiting_permission`` for the parent to decide.
         """
         stream, turn = await self._start(name, prompt, ephemeral)
+        asks_human = ask_human is not None and _asks_human(await self.store.sessions.get(name))
+        seen = 0
         try:
             with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
-                if on_progress is None:
-                    await turn.settled.wait()
-                else:
-                    await self._report_progress(stream.id, turn, on_progress)
+                while True:
+                    if on_progress is None:
+                        await turn.settled.wait()
+                    else:
+                        seen = await self._report_progress(stream.id, turn, on_progress, seen)
+                    if not asks_human or turn.done.is_set():
+                        break
+                    # Re-armed before reading what waits, so a request that comes
+                    # while the human answers wakes the next round.
+                    turn.settled = anyio.Event()
+                    assert ask_human is not None
+                    if not await self._ask_human(stream.id, ask_human):
+                        break
         except anyio.get_cancelled_exc_class():
             # The parent cancelled its tool call: stop the turn it started.
             with anyio.CancelScope(shield=True):
@@ -275,9 +297,13 @@ class SessionService:
         return await self.summarize(stream.id)
 
     async def _report_progress(
-        self, stream_id: int, turn: _RunningTurn, on_progress: Callable[[int], Awaitable[None]]
-    ) -> None:
-        next_seq = 0
+        self,
+        stream_id: int,
+        turn: _RunningTurn,
+        on_progress: Callable[[int], Awaitable[None]],
+        next_seq: int,
+    ) -> int:
+        """Report events as they come until the turn settles; the next seq to report."""
         while not turn.settled.is_set():
             events, stream = await self.store.streams.wait(
                 stream_id, from_seq=next_seq, limit=10_000, timeout=1.0
@@ -286,7 +312,24 @@ class SessionService:
                 next_seq = events[-1].seq + 1
                 await on_progress(next_seq)
             if stream.status in _WAIT_STATES and stream.last_seq < next_seq:
-                return
+                break
+        return next_seq
+
+    async def _ask_human(self, stream_id: int, ask_human: AskHuman) -> bool:
+        """Put each approval the turn waits on to the human; False when one goes unanswered."""
+        for approval in await self.store.approvals.pending():
+            if approval.stream_id != stream_id:
+                continue
+            answer = await ask_human(approval)
+            if answer is None:
+                return False
+            try:
+                await self.loopback.respond(
+                    approval.id, allow=answer.allow, message=answer.message or None
+                )
+            except ApprovalAlreadyDecided:
+                continue  # the parent agent (or a timeout) got there first
+        return True
 
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
         events, stream = await self.store.streams.wait(
@@ -614,6 +657,21 @@ class SessionService:
                 await child.stop()
 
 
+@dataclass(frozen=True)
+class HumanAnswer:
+    allow: bool
+    message: str = ""
+
+
+AskHuman = Callable[[Approval], Awaitable[HumanAnswer | None]]
+"""Asks a person about an approval; None when they gave no answer."""
+
+
+def _asks_human(session: Session) -> bool:
+    """Whether the session's approvals go to a person first (when the client can ask one)."""
+    return session.config.loopback and session.config.ask_human
+
+
 class _Interrupted(Exception):
     pass
 
@@ -642,6 +700,10 @@ async def _batches(
 
 
 def _check_policy(config: SessionConfig) -> None:
+    if not config.loopback and (config.ask_human or config.bypass_until is not None):
+        raise InvalidArgument(
+            "ask_human and bypass_for_s act on the loopback; set loopback=true with them."
+        )
     if config.permission_mode == "bypassPermissions":
         raise InvalidArgument(
             "bypassPermissions never ends by itself, so session-tree does not start children in it. "
