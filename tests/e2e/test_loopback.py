@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from session_tree.testing import (
     transcript,
 )
 
-from .harness import Harness, claude_binary, serve
+from .harness import Harness, claude_binary, first_delta_stored, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -478,3 +479,29 @@ async def test_a_declined_elicitation_leaves_the_decision_to_the_parent(
         await harness.call("loopback_respond", approval_id=pending["id"], decision="allow")
         await harness.poll_to_end(waiting["stream_id"])
     assert target.exists()
+
+
+async def test_a_policy_changed_during_a_turn_applies_to_the_next_child(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    target = tmp_path / "forbidden.txt"
+    gate = threading.Event()
+    model.push(text("slow ", "turn", gate=gate, gate_after_deltas=1))
+    await create_loopback(harness, "main", tmp_path)
+    busy = await harness.call("chat_async", name="main", prompt="slow")
+    try:
+        await first_delta_stored(harness, "main")
+        # Claude Code itself must now refuse Write: a rule for the next child's start.
+        await harness.call("configure", name="main", disallowed_tools=["Write"])
+    finally:
+        gate.set()
+    await harness.poll_to_end(busy["id"])
+
+    model.push(write(target), text("could not"))
+    reply = await harness.call("chat", name="main", prompt="write it")
+
+    assert reply["status"] == "completed"
+    assert not target.exists()
+    events = await harness.poll_to_end(reply["stream_id"])
+    # Settled by the new child's own rules: the loopback was never asked.
+    assert not [e for e in events if e["kind"].startswith("permission_")]

@@ -45,6 +45,8 @@ class Child:
     # child only while its head is still this node.
     head_node_id: int | None = None
     started: bool = False
+    # Started under a session policy that has changed since: no turn reuses it.
+    stale: bool = False
     closed: anyio.Event = field(default_factory=anyio.Event)
     _turns: tuple[MemoryObjectSendStream[Turn], MemoryObjectReceiveStream[Turn]] = field(
         default_factory=lambda: anyio.create_memory_object_stream[Turn](1)

@@ -60,6 +60,10 @@ def register_permit(server: MCPServer[Any]) -> None:
             result = await permits.permit(tool_name, input, tool_use_id)
         except SessionTreeError as exc:
             result = PermitResult.deny(f"session-tree could not ask the parent: {exc}")
+        except Exception as exc:
+            # Claude Code reads only the contract object: an error must still be one.
+            log.exception("loopback_permit failed")
+            result = PermitResult.deny(f"session-tree could not ask the parent: {exc!r}")
         return result.text()
 
 

@@ -38,6 +38,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 MAX_PROMPT_CHARS = 1_000_000
+# A person is shown a tool call's whole input or is not asked: a cut-off
+# command could hide its dangerous end.
+MAX_ELICITED_INPUT = 4000
 
 SessionName = Annotated[
     str, Field(min_length=1, max_length=100, description="the session's unique name")
@@ -216,9 +219,12 @@ def register(server: MCPServer[SessionService]) -> None:
             await ctx.report_progress(events, message=f"{events} events")
 
         async def ask_human(approval: Approval) -> HumanAnswer | None:
+            shown = json.dumps(approval.input, indent=1)
+            if len(shown) > MAX_ELICITED_INPUT:
+                return None  # too long to show whole: the parent agent decides
             answer = await ctx.elicit(
                 f"Session {approval.session_name!r} wants to run {approval.tool_name} with "
-                f"{json.dumps(approval.input)[:2000]}. Allow it?",
+                f"{shown}\nAllow it?",
                 schema=HumanDecision,
             )
             if answer.action != "accept" or answer.data is None:

@@ -17,16 +17,18 @@ asks and the process that answers need not be the same.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Literal
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ApprovalAlreadyDecided, InvalidArgument
 from ..models import Approval, ApprovalStatus, JSONObject
 from ..store import Store
-from ._rules import ToolRule, first_match
+from ._rules import ToolRule, allowing_rule, denying_rule
 
 DEFAULT_DENY_MESSAGE = "The parent denied this tool call."
 
@@ -84,13 +86,15 @@ class Loopback:
         parent must decide, if it comes to that.
         """
         config = (await self.store.sessions.get(session_name)).config
+        # A server's working directory is its Claude Code's when Claude Code started it.
+        cwd = config.cwd or os.getcwd()
         settled_by: str | None = None
-        if (rule := first_match(config.disallowed_tools, tool_name, tool_input)) is not None:
+        if (rule := denying_rule(config.disallowed_tools, tool_name, tool_input, cwd)) is not None:
             result, settled_by = (
                 PermitResult.deny(f"The session's rule {rule!r} denies this call."),
                 f"rule {rule}",
             )
-        elif (rule := first_match(config.allowed_tools, tool_name, tool_input)) is not None:
+        elif (rule := allowing_rule(config.allowed_tools, tool_name, tool_input, cwd)) is not None:
             result, settled_by = PermitResult.allow(tool_input), f"rule {rule}"
         elif config.bypass_until is not None and time.time() < config.bypass_until:
             result, settled_by = PermitResult.allow(tool_input), "bypass"
@@ -117,25 +121,36 @@ class Loopback:
             tool_use_id=tool_use_id,
             stream_id=stream_id,
         )
-        if on_pending is not None:
-            on_pending(approval)
         timeout = config.approval_timeout_s
-        settled = await self.store.approvals.wait_decided(approval.id, timeout=timeout)
+        try:
+            if on_pending is not None:
+                on_pending(approval)
+            settled = await self.store.approvals.wait_decided(approval.id, timeout=timeout)
+        except BaseException:
+            # Nobody waits any more (the child gave up, the call was cancelled):
+            # the approval must not stay pending for a parent to answer.
+            with anyio.CancelScope(shield=True):
+                await self._expire(approval.id, "the child stopped waiting", "session-tree")
+            raise
         if settled.status is ApprovalStatus.PENDING:
-            timed_out = PermitResult.deny(
+            settled = await self._expire(
+                approval.id,
                 f"No decision came within {timeout:g} s, so the approval timed out and "
-                "this call is denied."
+                "this call is denied.",
+                "timeout",
             )
-            try:
-                settled = await self.store.approvals.decide(
-                    approval.id,
-                    ApprovalStatus.EXPIRED,
-                    decision=timed_out.contract(),
-                    decided_by="timeout",
-                )
-            except ApprovalAlreadyDecided:  # decided in the same instant
-                settled = await self.store.approvals.get(approval.id)
         return decision_of(settled)
+
+    async def _expire(self, approval_id: int, message: str, by: str) -> Approval:
+        try:
+            return await self.store.approvals.decide(
+                approval_id,
+                ApprovalStatus.EXPIRED,
+                decision=PermitResult.deny(message).contract(),
+                decided_by=by,
+            )
+        except ApprovalAlreadyDecided:  # decided in the same instant
+            return await self.store.approvals.get(approval_id)
 
     async def respond(
         self,

@@ -74,6 +74,7 @@ from ._results import (
     ToolCallSummary,
     TreeResult,
 )
+from ._rules import check_rules
 from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings
 from ._translate import translate, usage_of
 
@@ -162,7 +163,7 @@ class SessionService:
         updated = await self.store.sessions.set_config(name, config)
         warm = self.pool.get(name)
         if warm is not None:
-            warm.head_node_id = None  # no turn reuses it; the next one starts afresh
+            warm.stale = True  # the next turn starts a child under the new policy
             if not warm.busy:
                 await self.pool.retire(warm)
         return updated
@@ -272,9 +273,9 @@ class SessionService:
         chat returns ``awaiting_permission`` for the parent to decide.
         """
         stream, turn = await self._start(name, prompt, ephemeral)
-        asks_human = ask_human is not None and _asks_human(await self.store.sessions.get(name))
         seen = 0
         try:
+            asks_human = ask_human is not None and _asks_human(await self.store.sessions.get(name))
             with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
                 while True:
                     if on_progress is None:
@@ -290,9 +291,10 @@ class SessionService:
                     if not await self._ask_human(stream.id, ask_human):
                         break
         except anyio.get_cancelled_exc_class():
-            # The parent cancelled its tool call: stop the turn it started.
+            # The parent cancelled its tool call: stop the turn it started (only that one).
             with anyio.CancelScope(shield=True):
-                await self.interrupt(name)
+                if self._running.get(name) is turn:
+                    await self.interrupt(name)
             raise
         return await self.summarize(stream.id)
 
@@ -408,27 +410,30 @@ class SessionService:
             f"returns (it sets {LOOPBACK_TOKEN_VAR})."
         )
 
-    def _permission_callback(self, name: str) -> CanUseTool:
+    def _permission_callback(self, name: str, asker: _ChildRef) -> CanUseTool:
         """Claude Code's question about one tool call of this session's child, put to the loopback."""
 
         async def can_use_tool(
             tool_name: str, tool_input: dict[str, Any], context: ToolPermissionContext
         ) -> PermissionResult:
             turn = self._running.get(name)
+            if turn is None or asker.child is None or turn.child is not asker.child:
+                # A child whose turn has ended (interrupted, failed, shut down) asks no more.
+                return PermissionResultDeny(message="This turn has ended.", interrupt=True)
             try:
                 result = await self.loopback.ask(
                     name,
                     tool_name=tool_name,
                     tool_input=tool_input,
                     tool_use_id=context.tool_use_id,
-                    stream_id=turn.stream_id if turn is not None else None,
-                    on_pending=(lambda _: turn.settled.set()) if turn is not None else None,
+                    stream_id=turn.stream_id,
+                    on_pending=lambda _: turn.settled.set(),
                 )
             except SessionTreeError as exc:
                 return PermissionResultDeny(message=f"session-tree could not ask the parent: {exc}")
             if result.behavior == "allow":
                 return PermissionResultAllow(updated_input=result.updated_input)
-            if result.interrupt and turn is not None:
+            if result.interrupt:
                 # Claude Code ends such a turn as an error; it is the parent's stop.
                 turn.interrupted = True
                 turn.why_interrupted = (
@@ -513,8 +518,15 @@ class SessionService:
     async def _child_for(self, session: Session, ephemeral: bool) -> Child:
         if not ephemeral:
             warm = self.pool.get(session.name)
-            if warm is not None and warm.head_node_id == session.head_id and not warm.busy:
+            if (
+                warm is not None
+                and warm.head_node_id == session.head_id
+                and not warm.busy
+                and not warm.stale
+            ):
                 return warm
+        # A new child takes the policy as it is now, not as it was when the turn began.
+        session = await self.store.sessions.get(session.name)
         head = await self.store.nodes.get(session.head_id)
         resume: ResumePoint | None = None
         if head.kind is NodeKind.SUMMARY:
@@ -525,22 +537,25 @@ class SessionService:
             raise InvalidArgument(
                 f"Session {session.name!r} has its head inside a turn (node {head.id}); fork it at a summary node."
             )
+        asker = _ChildRef()
         options = build_options(
             session.config,
             resume=resume,
             session_store=self.store.transcripts,
-            can_use_tool=self._permission_callback(session.name)
+            can_use_tool=self._permission_callback(session.name, asker)
             if session.config.loopback
             else None,
         )
         try:
             if ephemeral:
-                return await self.pool.start_temporary(options)
-            return await self.pool.start(session.name, options)
+                asker.child = await self.pool.start_temporary(options)
+            else:
+                asker.child = await self.pool.start(session.name, options)
         except ChildError:
             raise
         except Exception as exc:
             raise ChildError(f"Could not start Claude Code for {session.name!r}: {exc}") from exc
+        return asker.child
 
     async def _consume(
         self,
@@ -657,6 +672,13 @@ class SessionService:
                 await child.stop()
 
 
+@dataclass
+class _ChildRef:
+    """The child a permission callback belongs to, known once it has started."""
+
+    child: Child | None = None
+
+
 @dataclass(frozen=True)
 class HumanAnswer:
     allow: bool
@@ -700,6 +722,8 @@ async def _batches(
 
 
 def _check_policy(config: SessionConfig) -> None:
+    check_rules(config.allowed_tools)
+    check_rules(config.disallowed_tools)
     if not config.loopback and (config.ask_human or config.bypass_until is not None):
         raise InvalidArgument(
             "ask_human and bypass_for_s act on the loopback; set loopback=true with them."
