@@ -54,6 +54,16 @@ class Harness:
                 return events
         raise AssertionError(f"stream {stream_id} did not end after 200 polls")
 
+    def server_process(self) -> psutil.Process:
+        """The ``session-tree serve`` process behind this client."""
+        for process in psutil.Process().children(recursive=True):
+            try:
+                if str(self.db_path) in process.cmdline() and "serve" in process.cmdline():
+                    return process
+            except psutil.Error:
+                continue
+        raise AssertionError(f"no server process for {self.db_path}")
+
     def server_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]
 
@@ -130,7 +140,8 @@ async def serve(
     server_env |= {"SESSION_TREE_DB": str(db_path), **(env or {})}
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "session_tree.cli", "serve", "--log-level", "DEBUG"],
+        # --db repeats SESSION_TREE_DB so that the process can be told apart (server_process).
+        args=["-m", "session_tree.cli", "serve", "--db", str(db_path), "--log-level", "DEBUG"],
         env=server_env,
         cwd=str(tmp_path),
     )

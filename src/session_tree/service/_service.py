@@ -75,6 +75,7 @@ from ._results import (
     TreeResult,
 )
 from ._rules import check_rules
+from ._runner import runner_alive, this_runner
 from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings
 from ._translate import translate, usage_of
 
@@ -113,6 +114,7 @@ class SessionService:
         self.settings = settings
         self._tg = task_group
         self.loopback = Loopback(store)
+        self._runner = this_runner()
         self._running: dict[str, _RunningTurn] = {}
 
     @classmethod
@@ -121,7 +123,8 @@ class SessionService:
         """The store, the children and every running turn, for the length of a block."""
         async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
             ended = await store.streams.end_all_active(
-                "the previous session-tree server stopped mid-turn"
+                "the session-tree server running this turn stopped mid-turn",
+                still_running=runner_alive,
             )
             for stream in ended:
                 await store.approvals.expire_pending(
@@ -246,7 +249,9 @@ class SessionService:
         self.pool.check_room("" if ephemeral else name)
         # The store refuses a second turn on a session whose turn runs in another process.
         start = await self.store.turns.begin(
-            name, NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral)
+            name,
+            NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
+            runner=self._runner,
         )
         turn = _RunningTurn(stream_id=start.stream.id, session=name)
         self._running[name] = turn

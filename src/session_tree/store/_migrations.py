@@ -143,4 +143,10 @@ MIGRATIONS: Final[list[tuple[str, str]]] = [
         CREATE INDEX approvals_stream_pending ON approvals(stream_id) WHERE status = 'pending'
         """,
     ),
+    (
+        "0006_stream_runners",
+        """
+        ALTER TABLE streams ADD COLUMN runner TEXT
+        """,
+    ),
 ]

@@ -8,7 +8,7 @@ several processes. Pollers read by seq.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import aiosqlite
 
@@ -125,24 +125,29 @@ class Streams:
         async with self._db.write() as conn:
             return await update_status(conn, stream_id, status, error=error)
 
-    async def end_all_active(self, reason: str) -> list[Stream]:
-        """Mark every stream still running as interrupted, and its session idle: for
-        a server that starts on a database whose previous server died mid-turn."""
+    async def end_all_active(
+        self, reason: str, *, still_running: Callable[[str | None], bool] | None = None
+    ) -> list[Stream]:
+        """Mark streams still running as interrupted, and their sessions idle: for a
+        server that starts on a database whose previous server died mid-turn.
+        ``still_running(runner)`` keeps the streams of servers that are alive."""
         async with self._db.write() as conn:
             async with conn.execute(
-                "SELECT id FROM streams WHERE status IN ('running', 'awaiting_permission')"
+                "SELECT id, session_id, runner FROM streams "
+                "WHERE status IN ('running', 'awaiting_permission')"
             ) as cursor:
-                ids = [row[0] for row in await cursor.fetchall()]
-            await conn.execute(
-                "UPDATE streams SET status = 'interrupted', error = ?, updated_at = ? "
-                "WHERE status IN ('running', 'awaiting_permission')",
-                (reason, now()),
-            )
-            await conn.execute(
-                "UPDATE sessions SET status = 'idle', updated_at = ? WHERE status = 'running'",
-                (now(),),
-            )
-            return [await get_stream(conn, stream_id) for stream_id in ids]
+                rows = [tuple(row) for row in await cursor.fetchall()]
+            ended = [row for row in rows if still_running is None or not still_running(row[2])]
+            for stream_id, owner, _ in ended:
+                await conn.execute(
+                    "UPDATE streams SET status = 'interrupted', error = ?, updated_at = ? WHERE id = ?",
+                    (reason, now(), stream_id),
+                )
+                await conn.execute(
+                    "UPDATE sessions SET status = 'idle', updated_at = ? WHERE id = ?",
+                    (now(), owner),
+                )
+            return [await get_stream(conn, row[0]) for row in ended]
 
 
 async def insert_events(
@@ -188,13 +193,27 @@ async def update_status(
 
 
 async def insert_stream(
-    conn: aiosqlite.Connection, owner: int, *, ephemeral: bool, prompt_node_id: int | None
+    conn: aiosqlite.Connection,
+    owner: int,
+    *,
+    ephemeral: bool,
+    prompt_node_id: int | None,
+    runner: str | None = None,
 ) -> Stream:
+    """A new running stream; ``runner`` names the server process that runs its turn."""
     created = now()
     cursor = await conn.execute(
-        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (owner, StreamStatus.RUNNING.value, int(ephemeral), prompt_node_id, created, created),
+        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, runner, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            owner,
+            StreamStatus.RUNNING.value,
+            int(ephemeral),
+            prompt_node_id,
+            runner,
+            created,
+            created,
+        ),
     )
     assert cursor.lastrowid is not None
     return await get_stream(conn, cursor.lastrowid)

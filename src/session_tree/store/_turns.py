@@ -55,10 +55,12 @@ class Turns:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def begin(self, session_name: str, prompt: NewNode) -> TurnStart:
+    async def begin(
+        self, session_name: str, prompt: NewNode, *, runner: str | None = None
+    ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
-        this process or any other."""
+        this process or any other. ``runner`` names the process running it."""
         async with self._db.write() as conn:
             session = await get_session(conn, session_name)
             async with conn.execute(
@@ -71,7 +73,11 @@ class Turns:
                 raise SessionBusy(session_name, int(running[0]))
             (prompt_node,) = await insert_chain(conn, session.head_id, [prompt])
             stream = await insert_stream(
-                conn, session.id, ephemeral=prompt.ephemeral, prompt_node_id=prompt_node.id
+                conn,
+                session.id,
+                ephemeral=prompt.ephemeral,
+                prompt_node_id=prompt_node.id,
+                runner=runner,
             )
             await insert_events(
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]

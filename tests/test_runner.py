@@ -1,0 +1,48 @@
+"""Which server runs a turn: a restart ends only the turns of servers that are gone."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+from session_tree.service._runner import _start_time, runner_alive, this_runner
+
+
+def runner_of(pid: int) -> str:
+    """What a server with this pid would record, read the way this_runner reads its own."""
+    return f"{socket.gethostname()}/{pid}/{_start_time(pid) or '?'}"
+
+
+def test_a_live_server_keeps_its_turns_and_a_dead_one_does_not() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        runner = runner_of(process.pid)
+        assert runner_alive(runner)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=30)
+    assert not runner_alive(runner)
+
+
+def test_a_reused_pid_is_not_the_server_that_died() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        host, pid, started = runner_of(process.pid).split("/")
+        assert not runner_alive(f"{host}/{pid}/{int(started) - 1 if started != '?' else 'x'}")
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def test_unknown_and_foreign_runners() -> None:
+    assert not runner_alive(None)
+    assert not runner_alive("garbage")
+    assert not runner_alive(this_runner())  # this process is only starting: not a survivor
+    assert runner_alive("some-other-host/1/1")
