@@ -1,17 +1,60 @@
-"""Nothing lost across servers: two servers on one database."""
+"""Nothing lost across servers: a killed server, and two servers on one database."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
 import pytest
 
-from session_tree.testing import ScriptedModel, text
+from session_tree.testing import ScriptedModel, text, transcript
 
-from .harness import first_delta_stored, serve
+from .harness import claude_processes, eventually, first_delta_stored, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+async def test_a_server_killed_mid_turn_loses_nothing_and_leaves_no_child(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    gate = threading.Event()
+    model.push(text("a1"), text("partial ", "never sent", gate=gate, gate_after_deltas=1))
+    try:
+        async with serve(tmp_path, model) as first:
+            await first.call("create", name="main")
+            await first.call("chat", name="main", prompt="q1")
+            stream_id = (await first.call("chat_async", name="main", prompt="q2"))["id"]
+            await first_delta_stored(first, "main")
+            received = (await first.call("poll", stream_id=stream_id, from_seq=0))["events"]
+            children = claude_processes()
+            assert children
+            first.server_process().send_signal(signal.SIGKILL)
+
+            async def orphans_gone() -> bool:
+                return not any(
+                    child.is_running() for child in children if child.status() != "zombie"
+                )
+
+            await eventually(orphans_gone, what="the killed server's claude child exiting")
+    finally:
+        gate.set()
+
+    model.push(text("a3"))
+    async with serve(tmp_path, model) as second:
+        after = await second.call("poll", stream_id=stream_id, from_seq=0)
+        reply = await second.call("chat", name="main", prompt="q3")
+
+    assert after["status"] == "interrupted"
+    assert "stopped mid-turn" in after["error"]
+    # Every event the poller had is still there, unchanged.
+    assert after["events"][: len(received)] == received
+    assert reply["text"] == "a3"
+    assert transcript(model.conversation_requests()[-1]) == [
+        ("user", ["q1"]),
+        ("assistant", ["a1"]),
+        ("user", ["q3"]),
+    ]
 
 
 async def test_a_second_server_on_the_database_leaves_the_firsts_turn_running(

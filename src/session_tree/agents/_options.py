@@ -10,6 +10,7 @@ from claude_agent_sdk import CanUseTool, ClaudeAgentOptions
 from claude_agent_sdk.types import SessionStore
 
 from ..models import SessionConfig
+from ._launcher import claude_path, tied_to_this_process
 
 log = logging.getLogger("session_tree.child")
 
@@ -63,7 +64,7 @@ def build_options(
         disallowed_tools=list(config.disallowed_tools),
         max_turns=config.max_turns,
         env=env,
-        cli_path=os.environ.get(CLAUDE_PATH_VAR) or None,
+        cli_path=_cli_path(),
         include_partial_messages=True,
         resume=resume.session_id if resume else None,
         resume_session_at=resume.at if resume else None,
@@ -75,6 +76,11 @@ def build_options(
         setting_sources=[],
         can_use_tool=can_use_tool,
     )
+
+
+def _cli_path() -> str | None:
+    claude = os.environ.get(CLAUDE_PATH_VAR) or claude_path()
+    return tied_to_this_process(claude) if claude else None
 
 
 def _log_stderr(line: str) -> None:

@@ -1,0 +1,58 @@
+"""Start claude so that it ends with the server that started it (Linux).
+
+A child is a process of its own: when the server is killed (kill -9, OOM), a
+claude waiting on the model would otherwise run on, unseen. On Linux the
+children are started through a tiny launcher that asks the kernel for SIGTERM
+when its parent dies (``PR_SET_PDEATHSIG``, which survives ``exec``) and then
+becomes claude. Elsewhere claude is started as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import claude_agent_sdk
+
+_LAUNCHER = """#!{python}
+import ctypes, os, signal, sys
+parent = os.getppid()
+ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+if os.getppid() != parent:
+    sys.exit(1)  # the server died before the request took hold
+os.execv({claude!r}, [{claude!r}, *sys.argv[1:]])
+"""
+
+
+def claude_path() -> str | None:
+    """The claude binary: the one bundled with the Agent SDK, else the one on PATH."""
+    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    return str(bundled) if bundled.exists() else shutil.which("claude")
+
+
+@functools.cache
+def tied_to_this_process(claude: str) -> str:
+    """A path that starts ``claude`` bound to die with its parent, where the OS allows it."""
+    if not sys.platform.startswith("linux"):
+        return claude
+    script = _LAUNCHER.format(python=sys.executable, claude=claude)
+    digest = hashlib.sha256(script.encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / f"session-tree-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    if directory.stat().st_uid != os.getuid():
+        return claude  # not ours: never run a file someone else could write
+    launcher = directory / f"claude-{digest}"
+    if not launcher.exists():
+        staged = directory / f".claude-{digest}-{os.getpid()}"
+        staged.write_text(script)
+        staged.chmod(0o700)
+        staged.replace(launcher)  # atomic: another server may be doing the same
+    return str(launcher)
+
+
+__all__ = ["claude_path", "tied_to_this_process"]
