@@ -5,6 +5,10 @@ claude waiting on the model would otherwise run on, unseen. On Linux the
 children are started through a tiny launcher that asks the kernel for SIGTERM
 when its parent dies (``PR_SET_PDEATHSIG``, which survives ``exec``) and then
 becomes claude. Elsewhere claude is started as it is.
+
+The kernel sends the signal when the *thread* that started the process ends:
+children are started from the event loop's thread, which lives as long as the
+server does. Starting them from a short-lived worker thread would kill them.
 """
 
 from __future__ import annotations
