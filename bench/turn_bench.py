@@ -29,7 +29,6 @@ every request after a fixed latency of 50 ms. Figures, in the order printed:
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,13 +41,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
-import claude_agent_sdk
 import psutil
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
 
+from session_tree.agents import claude_binary
 from session_tree.testing import ScriptedModel, child_env, text, transcript
 
 LATENCY_S = 0.05
@@ -66,10 +65,12 @@ TURN_TIMEOUT_S = 60.0
 STREAM_TIMEOUT_S = 60.0
 
 
-def claude_binary() -> str:
-    """The binary the server's children run: $SESSION_TREE_CLAUDE, else the SDK's bundled one."""
-    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-    return os.environ.get("SESSION_TREE_CLAUDE") or str(bundled)
+def claude() -> str:
+    """The binary the server's children run: the server inherits this environment."""
+    binary = claude_binary()
+    if binary is None:
+        raise SystemExit("no claude binary: install claude-agent-sdk with its bundled CLI")
+    return binary
 
 
 def quantile(samples: Sequence[float], q: float) -> float:
@@ -157,7 +158,7 @@ async def sdk_floor(model: ScriptedModel, directory: Path) -> list[float]:
     options = ClaudeAgentOptions(
         cwd=cwd,
         env=child_env(model, directory / "floor-home", max_retries=0),
-        cli_path=claude_binary(),
+        cli_path=claude(),
         include_partial_messages=True,
         setting_sources=[],
     )
@@ -191,7 +192,7 @@ class NaiveRun:
 async def naive_turn(
     env: dict[str, str], cwd: Path, prompt: str, session_id: str | None
 ) -> tuple[float, dict[str, Any]]:
-    command = [claude_binary(), "-p", prompt, "--output-format", "json"]
+    command = [claude(), "-p", prompt, "--output-format", "json"]
     if session_id is not None:
         command += ["--resume", session_id]
     with anyio.fail_after(TURN_TIMEOUT_S):

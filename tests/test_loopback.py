@@ -11,7 +11,7 @@ import pytest
 from session_tree.errors import ApprovalAlreadyDecided, InvalidArgument
 from session_tree.models import ApprovalStatus, NewNode, NodeKind, SessionConfig, StreamStatus
 from session_tree.service import Loopback, PermitResult, SessionPermits
-from session_tree.service._rules import ToolRule, allowing_rule, check_rules, denying_rule
+from session_tree.service._rules import ToolRule, check_rules, matching_rule
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -66,7 +66,7 @@ def test_a_deny_rule_denies_whatever_it_might_cover(
     rule: str, tool: str, tool_input: dict[str, object]
 ) -> None:
     assert ToolRule.parse(rule).matches(tool, tool_input, CWD, deny=True)
-    assert denying_rule(["Write(/nowhere)", rule], tool, tool_input, CWD) == rule
+    assert matching_rule(["Write(/nowhere)", rule], tool, tool_input, CWD, deny=True) == rule
 
 
 def test_a_malformed_rule_says_how_to_write_one() -> None:
@@ -74,7 +74,7 @@ def test_a_malformed_rule_says_how_to_write_one() -> None:
         ToolRule.parse("Bash((")
     with pytest.raises(InvalidArgument):
         check_rules(["Write", "Bash(("])
-    assert allowing_rule(["Write"], "Write", WRITE, CWD) == "Write"
+    assert matching_rule(["Write"], "Write", WRITE, CWD, deny=False) == "Write"
 
 
 def test_the_permit_contract_is_one_json_object_and_nothing_else() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from session_tree.service._runner import _start_time, runner_alive, this_runner
 
@@ -14,31 +16,31 @@ def runner_of(pid: int) -> str:
     return f"{socket.gethostname()}/{pid}/{_start_time(pid) or '?'}"
 
 
-def test_a_live_server_keeps_its_turns_and_a_dead_one_does_not() -> None:
+@contextmanager
+def another_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process that runs until the block ends (it waits on its stdin)."""
     process = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
     )
     try:
-        runner = runner_of(process.pid)
-        assert runner_alive(runner)
+        yield process
     finally:
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=30)
+
+
+def test_a_live_server_keeps_its_turns_and_a_dead_one_does_not() -> None:
+    with another_process() as process:
+        runner = runner_of(process.pid)
+        assert runner_alive(runner)
     assert not runner_alive(runner)
 
 
 def test_a_reused_pid_is_not_the_server_that_died() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
-    )
-    try:
+    with another_process() as process:
         host, pid, started = runner_of(process.pid).split("/")
         assert not runner_alive(f"{host}/{pid}/{int(started) - 1 if started != '?' else 'x'}")
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
 
 
 def test_unknown_and_foreign_runners() -> None:

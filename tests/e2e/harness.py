@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
-import claude_agent_sdk
 import psutil
 from mcp.client.session import ClientSession, ElicitationFnT
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import TextContent
 
+from session_tree.agents import claude_binary
 from session_tree.testing import ScriptedModel, child_env
 
 
@@ -68,14 +68,16 @@ class Harness:
         return self.stderr_path.read_text(errors="replace")[-4000:]
 
 
-def claude_binary() -> str:
-    """The binary the server's children run: the one bundled with the Agent SDK."""
-    return str(Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude")
+def claude() -> str:
+    """The binary the server's children run (the server inherits this environment)."""
+    binary = claude_binary()
+    assert binary is not None, "no claude binary: install claude-agent-sdk with its bundled CLI"
+    return binary
 
 
 def claude_processes() -> list[psutil.Process]:
     """The live ``claude`` processes started (at any depth) by this test process."""
-    binary = os.path.realpath(claude_binary())
+    binary = os.path.realpath(claude())
     found = []
     for process in psutil.Process().children(recursive=True):
         try:

@@ -27,7 +27,7 @@ from session_tree.testing import (
     transcript,
 )
 
-from .harness import Harness, claude_binary, first_delta_stored, serve
+from .harness import Harness, claude, first_delta_stored, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -44,6 +44,19 @@ def tool_results(model: ScriptedModel) -> list[str]:
 
 async def create_loopback(harness: Harness, name: str, cwd: Path, **policy: Any) -> None:
     await harness.call("create", name=name, cwd=str(cwd), loopback=True, **policy)
+
+
+async def chat_until_asked(
+    harness: Harness, model: ScriptedModel, tmp_path: Path, filename: str, *, then: str
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """A loopback session "main" whose child asks to write ``filename`` (and then
+    says ``then``); a blocking chat that returned waiting on that one approval."""
+    target = tmp_path / filename
+    model.push(write(target), text(then))
+    await create_loopback(harness, "main", tmp_path)
+    first = await harness.call("chat", name="main", prompt="write the file")
+    (pending,) = first["pending_approvals"]
+    return target, first, pending
 
 
 async def test_allow_lets_the_call_run(
@@ -82,11 +95,9 @@ async def test_allow_lets_the_call_run(
 async def test_deny_keeps_the_call_from_running_and_tells_the_model(
     harness: Harness, model: ScriptedModel, tmp_path: Path
 ) -> None:
-    target = tmp_path / "denied.txt"
-    model.push(write(target), text("understood"))
-    await create_loopback(harness, "main", tmp_path)
-    first = await harness.call("chat", name="main", prompt="write the file")
-    (pending,) = first["pending_approvals"]
+    target, first, pending = await chat_until_asked(
+        harness, model, tmp_path, "denied.txt", then="understood"
+    )
 
     await harness.call(
         "loopback_respond",
@@ -105,11 +116,9 @@ async def test_deny_keeps_the_call_from_running_and_tells_the_model(
 async def test_updated_input_is_what_the_tool_runs_with(
     harness: Harness, model: ScriptedModel, tmp_path: Path
 ) -> None:
-    target = tmp_path / "edited.txt"
-    model.push(write(target), text("written"))
-    await create_loopback(harness, "main", tmp_path)
-    first = await harness.call("chat", name="main", prompt="write the file")
-    (pending,) = first["pending_approvals"]
+    target, first, pending = await chat_until_asked(
+        harness, model, tmp_path, "edited.txt", then="written"
+    )
 
     await harness.call(
         "loopback_respond",
@@ -178,11 +187,9 @@ async def test_an_unanswered_approval_times_out_as_a_deny(
 async def test_bad_decisions_are_clear_errors_and_change_nothing(
     harness: Harness, model: ScriptedModel, tmp_path: Path
 ) -> None:
-    target = tmp_path / "kept.txt"
-    model.push(write(target), text("written"))
-    await create_loopback(harness, "main", tmp_path)
-    first = await harness.call("chat", name="main", prompt="write the file")
-    (pending,) = first["pending_approvals"]
+    target, first, pending = await chat_until_asked(
+        harness, model, tmp_path, "kept.txt", then="written"
+    )
 
     unknown = await harness.call_error("loopback_respond", approval_id=999, decision="allow")
     assert "No approval with id 999" in unknown
@@ -272,7 +279,7 @@ async def test_an_outside_claude_code_asks_through_another_server_on_the_same_da
     config_path.write_text(json.dumps(config["mcp_config"]))
     assert config["permission_prompt_tool"] == "mcp__session-tree__loopback_permit"
     command = [
-        claude_binary(),
+        claude(),
         "-p",
         "write the file",
         "--output-format",
@@ -342,11 +349,9 @@ async def test_the_permit_only_server_offers_nothing_that_decides(
 async def test_interrupting_a_waiting_turn_expires_its_approval(
     harness: Harness, model: ScriptedModel, tmp_path: Path
 ) -> None:
-    target = tmp_path / "never.txt"
-    model.push(write(target), text("unused"), text("after"))
-    await create_loopback(harness, "main", tmp_path)
-    first = await harness.call("chat", name="main", prompt="write the file")
-    (pending,) = first["pending_approvals"]
+    target, first, pending = await chat_until_asked(
+        harness, model, tmp_path, "never.txt", then="unused"
+    )
 
     stopped = await harness.call("interrupt", name="main")
 
@@ -366,11 +371,9 @@ async def test_interrupting_a_waiting_turn_expires_its_approval(
 async def test_a_deny_with_interrupt_stops_the_whole_turn(
     harness: Harness, model: ScriptedModel, tmp_path: Path
 ) -> None:
-    target = tmp_path / "stopped.txt"
-    model.push(write(target), text("should not be asked for"))
-    await create_loopback(harness, "main", tmp_path)
-    first = await harness.call("chat", name="main", prompt="write the file")
-    (pending,) = first["pending_approvals"]
+    target, first, pending = await chat_until_asked(
+        harness, model, tmp_path, "stopped.txt", then="should not be asked for"
+    )
 
     await harness.call(
         "loopback_respond",

@@ -5,7 +5,15 @@ prompt, and reads the turn's SDK messages back.
 """
 
 from ._child import Child
+from ._launcher import claude_binary
 from ._options import ResumePoint, build_options, clean_environment
 from ._pool import ChildPool
 
-__all__ = ["Child", "ChildPool", "ResumePoint", "build_options", "clean_environment"]
+__all__ = [
+    "Child",
+    "ChildPool",
+    "ResumePoint",
+    "build_options",
+    "claude_binary",
+    "clean_environment",
+]

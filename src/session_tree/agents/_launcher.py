@@ -33,8 +33,15 @@ os.execv({claude!r}, [{claude!r}, *sys.argv[1:]])
 """
 
 
-def claude_path() -> str | None:
-    """The claude binary: the one bundled with the Agent SDK, else the one on PATH."""
+# Where the claude binary comes from when not the one bundled with the SDK.
+CLAUDE_PATH_VAR = "SESSION_TREE_CLAUDE"
+
+
+def claude_binary() -> str | None:
+    """The claude binary children run: $SESSION_TREE_CLAUDE, else the one bundled
+    with the Agent SDK, else the one on PATH."""
+    if configured := os.environ.get(CLAUDE_PATH_VAR):
+        return configured
     bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
     return str(bundled) if bundled.exists() else shutil.which("claude")
 
@@ -59,4 +66,4 @@ def tied_to_this_process(claude: str) -> str:
     return str(launcher)
 
 
-__all__ = ["claude_path", "tied_to_this_process"]
+__all__ = ["CLAUDE_PATH_VAR", "claude_binary", "tied_to_this_process"]

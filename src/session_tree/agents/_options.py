@@ -10,7 +10,7 @@ from claude_agent_sdk import CanUseTool, ClaudeAgentOptions
 from claude_agent_sdk.types import SessionStore
 
 from ..models import SessionConfig
-from ._launcher import claude_path, tied_to_this_process
+from ._launcher import claude_binary, tied_to_this_process
 
 log = logging.getLogger("session_tree.child")
 
@@ -18,9 +18,6 @@ log = logging.getLogger("session_tree.child")
 # that inherits them believes it is nested and changes behaviour, so they are
 # never passed on (the SDK itself drops only CLAUDECODE).
 NESTED_SESSION_VARS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
-
-# Where the claude binary comes from when not the one bundled with the SDK.
-CLAUDE_PATH_VAR = "SESSION_TREE_CLAUDE"
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ def build_options(
 
 
 def _cli_path() -> str | None:
-    claude = os.environ.get(CLAUDE_PATH_VAR) or claude_path()
+    claude = claude_binary()
     return tied_to_this_process(claude) if claude else None
 
 

@@ -35,12 +35,15 @@ class ChildPool:
 
     @property
     def warm(self) -> int:
-        return sum(1 for child in self._children.values() if not child.closed.is_set())
+        return len(self._live())
+
+    def _live(self) -> list[Child]:
+        return [child for child in self._children.values() if not child.closed.is_set()]
 
     def check_room(self, key: str) -> None:
         """Raise :class:`CapacityExceeded` now if a turn for ``key`` could not get a
         child: at the cap, with every child busy and none of them ``key``'s."""
-        live = [c for c in self._children.values() if not c.closed.is_set()]
+        live = self._live()
         if len(live) < self.max_warm or any(c.key == key or not c.busy for c in live):
             return
         raise self._full()
@@ -91,7 +94,7 @@ class ChildPool:
                     tg.start_soon(child.stop)
 
     async def _make_room(self) -> None:
-        live = [c for c in self._children.values() if not c.closed.is_set()]
+        live = self._live()
         if len(live) < self.max_warm:
             return
         idle = sorted((c for c in live if not c.busy), key=lambda c: c.last_used)

@@ -26,9 +26,9 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ApprovalAlreadyDecided, InvalidArgument
-from ..models import Approval, ApprovalStatus, JSONObject
+from ..models import Approval, ApprovalStatus, JSONObject, SessionConfig
 from ..store import Store
-from ._rules import ToolRule, allowing_rule, denying_rule
+from ._rules import ToolRule, matching_rule
 
 DEFAULT_DENY_MESSAGE = "The parent denied this tool call."
 
@@ -86,19 +86,9 @@ class Loopback:
         parent must decide, if it comes to that.
         """
         config = (await self.store.sessions.get(session_name)).config
-        # A server's working directory is its Claude Code's when Claude Code started it.
-        cwd = config.cwd or os.getcwd()
-        settled_by: str | None = None
-        if (rule := denying_rule(config.disallowed_tools, tool_name, tool_input, cwd)) is not None:
-            result, settled_by = (
-                PermitResult.deny(f"The session's rule {rule!r} denies this call."),
-                f"rule {rule}",
-            )
-        elif (rule := allowing_rule(config.allowed_tools, tool_name, tool_input, cwd)) is not None:
-            result, settled_by = PermitResult.allow(tool_input), f"rule {rule}"
-        elif config.bypass_until is not None and time.time() < config.bypass_until:
-            result, settled_by = PermitResult.allow(tool_input), "bypass"
-        if settled_by is not None:
+        by_policy = _settle_by_policy(config, tool_name, tool_input)
+        if by_policy is not None:
+            result, settled_by = by_policy
             if stream_id is not None:
                 await self.store.streams.append(
                     stream_id,
@@ -189,6 +179,23 @@ class Loopback:
         if remembered is not None:
             await self.store.sessions.add_rule(approval.session_name, remembered, allow=allow)
         return decided
+
+
+def _settle_by_policy(
+    config: SessionConfig, tool_name: str, tool_input: JSONObject
+) -> tuple[PermitResult, str] | None:
+    """A decision the session's rules or bypass window make without asking, and by what."""
+    # A server's working directory is its Claude Code's when Claude Code started it.
+    cwd = config.cwd or os.getcwd()
+    rule = matching_rule(config.disallowed_tools, tool_name, tool_input, cwd, deny=True)
+    if rule is not None:
+        return PermitResult.deny(f"The session's rule {rule!r} denies this call."), f"rule {rule}"
+    rule = matching_rule(config.allowed_tools, tool_name, tool_input, cwd, deny=False)
+    if rule is not None:
+        return PermitResult.allow(tool_input), f"rule {rule}"
+    if config.bypass_until is not None and time.time() < config.bypass_until:
+        return PermitResult.allow(tool_input), "bypass"
+    return None
 
 
 def decision_of(approval: Approval) -> PermitResult:

@@ -146,17 +146,12 @@ def check_rules(rules: list[str]) -> None:
         ToolRule.parse(text)
 
 
-def denying_rule(rules: list[str], tool_name: str, tool_input: JSONObject, cwd: str) -> str | None:
-    """The first deny rule that might cover this call."""
+def matching_rule(
+    rules: list[str], tool_name: str, tool_input: JSONObject, cwd: str, *, deny: bool
+) -> str | None:
+    """The first of ``rules`` that covers this call: for deny rules, one that might
+    cover it; for allow rules, one that surely does."""
     for text in rules:
-        if ToolRule.parse(text).matches(tool_name, tool_input, cwd, deny=True):
-            return text
-    return None
-
-
-def allowing_rule(rules: list[str], tool_name: str, tool_input: JSONObject, cwd: str) -> str | None:
-    """The first allow rule that surely covers this call."""
-    for text in rules:
-        if ToolRule.parse(text).matches(tool_name, tool_input, cwd, deny=False):
+        if ToolRule.parse(text).matches(tool_name, tool_input, cwd, deny=deny):
             return text
     return None

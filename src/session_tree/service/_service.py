@@ -57,7 +57,7 @@ from ..models import (
     StreamStatus,
     Usage,
 )
-from ..store import Store
+from ..store import Store, TurnStart
 from ._loopback import DEFAULT_DENY_MESSAGE, Loopback, PermitResult
 from ._render import render
 from ._results import (
@@ -234,10 +234,12 @@ class SessionService:
 
     async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
         """Start a turn and return its stream at once."""
-        stream, _ = await self._start(name, prompt, ephemeral)
-        return stream
+        start, _ = await self._start(name, prompt, ephemeral)
+        return start.stream
 
-    async def _start(self, name: str, prompt: str, ephemeral: bool) -> tuple[Stream, _RunningTurn]:
+    async def _start(
+        self, name: str, prompt: str, ephemeral: bool
+    ) -> tuple[TurnStart, _RunningTurn]:
         if not prompt.strip():
             raise InvalidArgument(
                 "The prompt is empty; send the text you want the child to answer."
@@ -258,7 +260,7 @@ class SessionService:
         self._tg.start_soon(
             self._run_turn, turn, start.session, start.prompt_node, prompt, ephemeral
         )
-        return start.stream, turn
+        return start, turn
 
     async def chat(
         self,
@@ -277,10 +279,11 @@ class SessionService:
         approval the turn waits on (an MCP elicitation); when it gives no answer,
         chat returns ``awaiting_permission`` for the parent to decide.
         """
-        stream, turn = await self._start(name, prompt, ephemeral)
+        start, turn = await self._start(name, prompt, ephemeral)
+        stream = start.stream
+        asks_human = ask_human is not None and _asks_human(start.session)
         seen = 0
         try:
-            asks_human = ask_human is not None and _asks_human(await self.store.sessions.get(name))
             with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
                 while True:
                     if on_progress is None:
@@ -324,9 +327,7 @@ class SessionService:
 
     async def _ask_human(self, stream_id: int, ask_human: AskHuman) -> bool:
         """Put each approval the turn waits on to the human; False when one goes unanswered."""
-        for approval in await self.store.approvals.pending():
-            if approval.stream_id != stream_id:
-                continue
+        for approval in await self.store.approvals.pending(stream_id=stream_id):
             answer = await ask_human(approval)
             if answer is None:
                 return False
@@ -488,8 +489,7 @@ class SessionService:
             ephemeral=stream.ephemeral,
             pending_approvals=[
                 PendingApproval.of(a, time.time())
-                for a in await self.store.approvals.pending(session.name)
-                if a.stream_id == stream.id
+                for a in await self.store.approvals.pending(stream_id=stream.id)
             ]
             if stream.status is StreamStatus.AWAITING_PERMISSION
             else [],

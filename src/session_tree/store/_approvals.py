@@ -64,11 +64,13 @@ class Approvals:
     async def get(self, approval_id: int) -> Approval:
         return await _get(self._db.reader, approval_id)
 
-    async def pending(self, session_name: str | None = None) -> list[Approval]:
-        """Pending approvals, oldest first, optionally for one session."""
-        where, params = ("AND sessions.name = ?", (session_name,)) if session_name else ("", ())
+    async def pending(
+        self, session_name: str | None = None, *, stream_id: int | None = None
+    ) -> list[Approval]:
+        """Pending approvals, oldest first, optionally of one session or one stream."""
+        where, params = _pending_where(stream_id=stream_id, session_name=session_name)
         async with self._db.reader.execute(
-            f"{_SELECT} WHERE approvals.status = 'pending' {where} ORDER BY approvals.id", params
+            f"{_SELECT} WHERE {where} ORDER BY approvals.id", params
         ) as cursor:
             return [_rows.approval(row) for row in await cursor.fetchall()]
 
@@ -134,33 +136,10 @@ class Approvals:
         self, *, stream_id: int | None = None, session_name: str | None = None, reason: str
     ) -> list[Approval]:
         """Expire pending approvals (of one stream, one session, or all), so nobody waits forever."""
-        clauses: list[str] = ["approvals.status = 'pending'"]
-        params: list[int | str] = []
-        if stream_id is not None:
-            clauses.append("approvals.stream_id = ?")
-            params.append(stream_id)
-        if session_name is not None:
-            clauses.append("sessions.name = ?")
-            params.append(session_name)
         async with self._db.write() as conn:
-            async with conn.execute(
-                f"SELECT approvals.id FROM approvals JOIN sessions ON sessions.id = approvals.session_id "
-                f"WHERE {' AND '.join(clauses)}",
-                params,
-            ) as cursor:
-                ids = [row[0] for row in await cursor.fetchall()]
-            decision = _rows.dumps({"behavior": "deny", "message": reason})
-            expired = []
-            for approval_id in ids:
-                await conn.execute(
-                    "UPDATE approvals SET status = 'expired', decision = ?, decided_by = 'session-tree', "
-                    "decided_at = ? WHERE id = ? AND status = 'pending'",
-                    (decision, now(), approval_id),
-                )
-                approval = await _get(conn, approval_id)
-                await _show_decision(conn, approval)
-                expired.append(approval)
-            return expired
+            return await expire_pending(
+                conn, stream_id=stream_id, session_name=session_name, reason=reason
+            )
 
 
 async def _get(conn: aiosqlite.Connection, approval_id: int) -> Approval:
@@ -169,6 +148,49 @@ async def _get(conn: aiosqlite.Connection, approval_id: int) -> Approval:
     if row is None:
         raise ApprovalNotFound(approval_id)
     return _rows.approval(row)
+
+
+def _pending_where(
+    *, stream_id: int | None, session_name: str | None
+) -> tuple[str, list[int | str]]:
+    clauses: list[str] = ["approvals.status = 'pending'"]
+    params: list[int | str] = []
+    if stream_id is not None:
+        clauses.append("approvals.stream_id = ?")
+        params.append(stream_id)
+    if session_name is not None:
+        clauses.append("sessions.name = ?")
+        params.append(session_name)
+    return " AND ".join(clauses), params
+
+
+async def expire_pending(
+    conn: aiosqlite.Connection,
+    *,
+    stream_id: int | None = None,
+    session_name: str | None = None,
+    reason: str,
+) -> list[Approval]:
+    """Expire pending approvals inside a write transaction; each is a deny saying ``reason``."""
+    where, params = _pending_where(stream_id=stream_id, session_name=session_name)
+    async with conn.execute(
+        f"SELECT approvals.id FROM approvals JOIN sessions ON sessions.id = approvals.session_id "
+        f"WHERE {where}",
+        params,
+    ) as cursor:
+        ids = [row[0] for row in await cursor.fetchall()]
+    decision = _rows.dumps({"behavior": "deny", "message": reason})
+    expired = []
+    for approval_id in ids:
+        await conn.execute(
+            "UPDATE approvals SET status = 'expired', decision = ?, decided_by = 'session-tree', "
+            "decided_at = ? WHERE id = ? AND status = 'pending'",
+            (decision, now(), approval_id),
+        )
+        approval = await _get(conn, approval_id)
+        await _show_decision(conn, approval)
+        expired.append(approval)
+    return expired
 
 
 async def _show_request(conn: aiosqlite.Connection, approval: Approval) -> None:

@@ -24,9 +24,9 @@ from ..models import (
     StreamStatus,
     Usage,
 )
-from ._database import Database, now
+from ._approvals import expire_pending
+from ._database import Database
 from ._nodes import insert_chain
-from ._rows import dumps
 from ._sessions import get_session, update_session
 from ._streams import insert_events, insert_stream, update_status
 
@@ -44,8 +44,6 @@ class TurnEnd:
     summary_node: Node
     stream: Stream
 
-
-_TURN_ENDED = dumps({"behavior": "deny", "message": "The turn ended."})
 
 Record = tuple[str, JSONObject, NewNode | None]
 """An event, and the node it describes when it is a complete block."""
@@ -136,11 +134,7 @@ class Turns:
                 changes.update(head_id=summary_node.id, claude_session_id=claude_session_id)
             session = await update_session(conn, session.name, **changes)
             # The child asks nothing more once its turn has a result.
-            await conn.execute(
-                "UPDATE approvals SET status = 'expired', decision = ?, decided_by = 'session-tree', "
-                "decided_at = ? WHERE stream_id = ? AND status = 'pending'",
-                (_TURN_ENDED, now(), stream_id),
-            )
+            await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
             return TurnEnd(session=session, summary_node=summary_node, stream=stream)
 
     async def end_early(
