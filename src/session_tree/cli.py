@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import anyio
 
 from .agents import clean_environment
-from .server import build_server
+from .server import build_server, run_stdio
 from .service import Settings
+
+log = logging.getLogger("session_tree.cli")
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -45,8 +48,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings.from_env(db_path=getattr(args, "db", None))
     if args.command in (None, "serve"):
         clean_environment()
-        server = build_server(settings)
-        anyio.run(server.run_stdio_async, backend="asyncio")
+        anyio.run(_serve, settings, backend="asyncio")
+
+
+async def _serve(settings: Settings) -> None:
+    """Serve until stdin closes, SIGTERM or SIGINT; each ends the same clean way: running
+    turns recorded as interrupted, children stopped (the server's lifespan)."""
+    server = build_server(settings)
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("%s received: shutting down", signal.Signals(signum).name)
+                    stop.set()
+                    return
+
+        tg.start_soon(stop_on_signal)
+        await run_stdio(server, stop=stop)
+        tg.cancel_scope.cancel()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,11 @@ class Child:
 
     async def stop(self) -> None:
         """Close the child and wait (bounded) until it has gone."""
+        if self.busy and not self._stop.is_set():
+            # Mid-request, claude finishes the model call before it notices stdin has
+            # closed (seconds); interrupted first, it exits at once.
+            with anyio.move_on_after(1):
+                await self.interrupt()
         self._stop.set()
         with anyio.move_on_after(CLOSE_TIMEOUT_S + 1):
             await self.closed.wait()

@@ -12,6 +12,7 @@ from .. import __version__
 from ..service import SERVER_NAME, Loopback, SessionPermits, SessionService, Settings
 from ..store import Store
 from ._loopback_tools import register_parent_tools, register_permit
+from ._stdio import run_stdio
 from ._tools import register
 
 INSTRUCTIONS = """\
@@ -66,4 +67,4 @@ def build_permit_server(settings: Settings, token: str) -> MCPServer[SessionPerm
     return server
 
 
-__all__ = ["build_parent_server", "build_permit_server", "build_server"]
+__all__ = ["build_parent_server", "build_permit_server", "build_server", "run_stdio"]
