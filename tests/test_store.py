@@ -64,8 +64,10 @@ async def test_path_with_a_start_that_is_not_an_ancestor_is_refused(store: Store
     a = await store.nodes.append(session.head_id, user("a"))
     b = await store.nodes.append(session.head_id, user("b"))
 
-    with pytest.raises(NodeNotFound):
+    with pytest.raises(InvalidArgument, match=f"Node {a.id} is not an ancestor of node {b.id}"):
         await store.nodes.path(b.id, start=a.id)
+    with pytest.raises(NodeNotFound):
+        await store.nodes.path(b.id, start=b.id + 100)
 
 
 async def test_fork_shares_nodes_and_branches_independently(store: Store) -> None:

@@ -47,7 +47,8 @@ class SessionNotFound(NotFound):
             hint = f"Sessions that exist: {shown}{more}."
         else:
             hint = "No sessions exist yet; call create first."
-        super().__init__(f"No session named {name!r}. {hint}")
+        shown = name if len(name) <= 100 else f"{name[:97]}..."
+        super().__init__(f"No session named {shown!r}. {hint}")
 
 
 class NodeNotFound(NotFound):

@@ -5,7 +5,7 @@ prompt, and reads the turn's SDK messages back.
 """
 
 from ._child import Child
-from ._launcher import claude_binary
+from ._launcher import checked_claude_binary, claude_binary
 from ._options import ResumePoint, build_options, clean_environment
 from ._pool import ChildPool
 
@@ -14,6 +14,7 @@ __all__ = [
     "ChildPool",
     "ResumePoint",
     "build_options",
+    "checked_claude_binary",
     "claude_binary",
     "clean_environment",
 ]

@@ -8,6 +8,8 @@ own; closing that channel ends the turn for the reader.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from ..errors import ChildExited, ChildUnavailable
 log = logging.getLogger("session_tree.child")
 
 CLOSE_TIMEOUT_S = 10.0
+# Lines of a child's stderr kept to explain why it failed to start or stopped.
+STDERR_TAIL_LINES = 20
 
 
 @dataclass
@@ -53,15 +57,29 @@ class Child:
     )
     _client: ClaudeSDKClient | None = None
     _stop: anyio.Event = field(default_factory=anyio.Event)
+    _stderr: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_LINES)
+    )
+
+    def _note_stderr(self, line: str) -> None:
+        self._stderr.append(line.rstrip())
+        log.debug("child %s stderr: %s", self.key, line.rstrip())
+
+    def _explained(self, what: str) -> str:
+        """``what``, with the last thing the child wrote to stderr, if anything."""
+        tail = " | ".join(line for line in self._stderr if line)
+        return f"{what}; claude's last output: {tail[-1000:]}" if tail else what
 
     async def run(self, *, task_status: TaskStatus[None]) -> None:
         """Hold the client open, serving turns, until stopped or idle too long."""
         try:
-            client = ClaudeSDKClient(self.options)
+            client = ClaudeSDKClient(dataclasses.replace(self.options, stderr=self._note_stderr))
             try:
                 await client.connect()
             except Exception as exc:
-                raise ChildUnavailable(f"Could not start Claude Code: {exc}") from exc
+                raise ChildUnavailable(
+                    self._explained(f"Could not start Claude Code: {_first_line(exc)}")
+                ) from exc
             self._client = client
             self.started = True
             task_status.started()
@@ -106,7 +124,9 @@ class Child:
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
-                await turn.messages.send(ChildExited(f"Claude Code stopped mid-turn: {exc}"))
+                await turn.messages.send(
+                    ChildExited(self._explained(f"Claude Code stopped mid-turn: {exc}"))
+                )
                 self._stop.set()
             finally:
                 self.busy = False
@@ -137,3 +157,9 @@ class Child:
         self._stop.set()
         with anyio.move_on_after(CLOSE_TIMEOUT_S + 1):
             await self.closed.wait()
+
+
+def _first_line(exc: BaseException) -> str:
+    # The SDK's process errors add "Error output: Check stderr output for details",
+    # which points nowhere a parent can look; the stderr tail says it instead.
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

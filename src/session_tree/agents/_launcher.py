@@ -23,6 +23,8 @@ from pathlib import Path
 
 import claude_agent_sdk
 
+from ..errors import ChildUnavailable
+
 _LAUNCHER = """#!{python}
 import ctypes, os, signal, sys
 parent = os.getppid()
@@ -46,6 +48,25 @@ def claude_binary() -> str | None:
     return str(bundled) if bundled.exists() else shutil.which("claude")
 
 
+def checked_claude_binary() -> str:
+    """:func:`claude_binary`, or :class:`ChildUnavailable` saying how to provide one."""
+    binary = claude_binary()
+    if binary is None:
+        raise ChildUnavailable(
+            "No claude binary: reinstall claude-agent-sdk (its wheel bundles one), put "
+            f"claude on PATH, or set {CLAUDE_PATH_VAR} to its path."
+        )
+    source = f" ({CLAUDE_PATH_VAR})" if os.environ.get(CLAUDE_PATH_VAR) else ""
+    fix = f"point {CLAUDE_PATH_VAR} at the claude binary, or unset it to use the bundled one"
+    if not os.path.isfile(binary):
+        raise ChildUnavailable(f"The claude binary {binary}{source} does not exist: {fix}.")
+    if not os.access(binary, os.X_OK):
+        raise ChildUnavailable(
+            f"The claude binary {binary}{source} is not executable: chmod +x it, or {fix}."
+        )
+    return binary
+
+
 @functools.cache
 def tied_to_this_process(claude: str) -> str:
     """A path that starts ``claude`` bound to die with its parent, where the OS allows it."""
@@ -66,4 +87,4 @@ def tied_to_this_process(claude: str) -> str:
     return str(launcher)
 
 
-__all__ = ["CLAUDE_PATH_VAR", "claude_binary", "tied_to_this_process"]
+__all__ = ["CLAUDE_PATH_VAR", "checked_claude_binary", "claude_binary", "tied_to_this_process"]

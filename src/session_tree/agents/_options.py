@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 
@@ -10,14 +9,16 @@ from claude_agent_sdk import CanUseTool, ClaudeAgentOptions
 from claude_agent_sdk.types import SessionStore
 
 from ..models import SessionConfig
-from ._launcher import claude_binary, tied_to_this_process
-
-log = logging.getLogger("session_tree.child")
+from ._launcher import checked_claude_binary, tied_to_this_process
 
 # Variables that tell a process it runs inside a Claude Code session. A child
 # that inherits them believes it is nested and changes behaviour, so they are
 # never passed on (the SDK itself drops only CLAUDECODE).
 NESTED_SESSION_VARS = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT")
+
+# The largest single message a child may send (one line of stream-json): the SDK's
+# default, 1 MiB, fails a turn whose model writes a file of a few hundred KB.
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def build_options(
         resume_session_at=resume.at if resume else None,
         fork_session=resume is not None,
         session_store=session_store,
-        stderr=_log_stderr,
+        # A child's stderr goes to its Child, which keeps the tail for its errors.
+        max_buffer_size=MAX_MESSAGE_BYTES,
         # Settings files on the machine must not change a child's behaviour
         # behind the parent's back; the session config is the whole truth.
         setting_sources=[],
@@ -75,10 +77,5 @@ def build_options(
     )
 
 
-def _cli_path() -> str | None:
-    claude = claude_binary()
-    return tied_to_this_process(claude) if claude else None
-
-
-def _log_stderr(line: str) -> None:
-    log.debug("child stderr: %s", line.rstrip())
+def _cli_path() -> str:
+    return tied_to_this_process(checked_claude_binary())

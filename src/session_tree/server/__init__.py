@@ -11,6 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from .. import __version__
 from ..service import SERVER_NAME, Loopback, SessionPermits, SessionService, Settings
 from ..store import Store
+from ._arguments import SessionTreeServer
 from ._loopback_tools import register_parent_tools, register_permit
 from ._stdio import run_stdio
 from ._tools import register
@@ -40,7 +41,7 @@ def build_parent_server(settings: Settings) -> MCPServer[SessionService]:
         async with SessionService.open(settings) as service:
             yield service
 
-    server: MCPServer[SessionService] = MCPServer(
+    server: MCPServer[SessionService] = SessionTreeServer(
         SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
     )
     register(server)
@@ -60,7 +61,7 @@ def build_permit_server(settings: Settings, token: str) -> MCPServer[SessionPerm
             await store.sessions.by_loopback_token(token)  # fail at start on a bad token
             yield permits
 
-    server: MCPServer[SessionPermits] = MCPServer(
+    server: MCPServer[SessionPermits] = SessionTreeServer(
         SERVER_NAME, version=__version__, instructions=PERMIT_INSTRUCTIONS, lifespan=lifespan
     )
     register_permit(server)

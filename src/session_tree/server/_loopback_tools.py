@@ -21,6 +21,7 @@ from pydantic import Field
 from ..errors import SessionTreeError
 from ..models import Approval, JSONObject
 from ..service import LoopbackConfig, PendingList, PermitResult
+from ._arguments import MAX_ID
 from ._tools import READ_ONLY, WRITES, SessionName, service_of, tool_errors
 
 log = logging.getLogger("session_tree.server")
@@ -72,7 +73,9 @@ def register_parent_tools(server: MCPServer[Any]) -> None:
     @tool_errors
     async def loopback_pending(
         ctx: Context[Any, Any],
-        name: Annotated[str | None, Field(description="only this session's approvals")] = None,
+        name: Annotated[
+            str | None, Field(max_length=100, description="only this session's approvals")
+        ] = None,
         wait_ms: Annotated[
             int,
             Field(ge=0, le=50_000, description="long poll: wait this long for a first request"),
@@ -85,7 +88,9 @@ def register_parent_tools(server: MCPServer[Any]) -> None:
     @server.tool(annotations=WRITES)
     @tool_errors
     async def loopback_respond(
-        approval_id: Annotated[int, Field(ge=1, description="id from loopback_pending or chat")],
+        approval_id: Annotated[
+            int, Field(ge=1, le=MAX_ID, description="id from loopback_pending or chat")
+        ],
         decision: Annotated[Literal["allow", "deny"], Field(description="allow or deny the call")],
         ctx: Context[Any, Any],
         message: Annotated[

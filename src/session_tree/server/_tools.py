@@ -33,11 +33,13 @@ from ..service import (
     StreamList,
     TreeResult,
 )
+from ._arguments import MAX_ID
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 MAX_PROMPT_CHARS = 1_000_000
+MAX_SYSTEM_PROMPT_CHARS = 200_000
 # A person is shown a tool call's whole input or is not asked: a cut-off
 # command could hide its dangerous end.
 MAX_ELICITED_INPUT = 4000
@@ -48,7 +50,9 @@ SessionName = Annotated[
 Prompt = Annotated[
     str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="what to say to the child")
 ]
-NodeId = Annotated[int, Field(ge=1, description="a node id, as shown by tree or render_context")]
+NodeId = Annotated[
+    int, Field(ge=1, le=MAX_ID, description="a node id, as shown by tree or render_context")
+]
 Rules = Annotated[
     list[str] | None,
     Field(description="tool rules in Claude Code's syntax, such as 'Read' or 'Bash(git *)'"),
@@ -114,10 +118,19 @@ def register(server: MCPServer[SessionService]) -> None:
         ctx: Context[Any, Any],
         cwd: Annotated[str | None, Field(description="the child's working directory")] = None,
         model: Annotated[
-            str | None, Field(description="model for the child, e.g. claude-sonnet-4-5")
+            str | None,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="model for the child, e.g. claude-sonnet-4-5",
+            ),
         ] = None,
         system_prompt: Annotated[
-            str | None, Field(description="replaces Claude Code's system prompt")
+            str | None,
+            Field(
+                max_length=MAX_SYSTEM_PROMPT_CHARS,
+                description="replaces Claude Code's system prompt",
+            ),
         ] = None,
         permission_mode: Annotated[
             PermissionMode, Field(description="Claude Code permission mode")
@@ -135,7 +148,7 @@ def register(server: MCPServer[SessionService]) -> None:
         ask_human: AskHumanArg = False,
         approval_timeout_s: ApprovalTimeout = None,
         max_turns: Annotated[
-            int | None, Field(ge=1, description="cap on model round trips per chat")
+            int | None, Field(ge=1, le=10_000, description="cap on model round trips per chat")
         ] = None,
     ) -> Session:
         """Create a child Claude Code session with an empty history. The child starts on its first chat."""
@@ -170,6 +183,9 @@ def register(server: MCPServer[SessionService]) -> None:
             bool | None, Field(description="ask the person at your MCP client first")
         ] = None,
         approval_timeout_s: ApprovalTimeout = None,
+        cwd: Annotated[
+            str | None, Field(description="move the session: the next child works here")
+        ] = None,
         bypass_for_s: Annotated[
             float | None,
             Field(
@@ -179,8 +195,9 @@ def register(server: MCPServer[SessionService]) -> None:
             ),
         ] = None,
     ) -> Session:
-        """Change a session's permission policy; arguments left out stay as they are. Claude Code's
-        own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the loopback."""
+        """Change a session's permission policy or cwd; arguments left out stay as they are. Claude
+        Code's own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the
+        loopback."""
         changes: dict[str, object] = {
             key: value
             for key, value in {
@@ -190,6 +207,7 @@ def register(server: MCPServer[SessionService]) -> None:
                 "loopback": loopback,
                 "ask_human": ask_human,
                 "approval_timeout_s": approval_timeout_s,
+                "cwd": cwd,
             }.items()
             if value is not None
         }
@@ -261,10 +279,15 @@ def register(server: MCPServer[SessionService]) -> None:
     @server.tool(annotations=READ_ONLY)
     @tool_errors
     async def poll(
-        stream_id: Annotated[int, Field(ge=1, description="from chat, chat_async or streams")],
+        stream_id: Annotated[
+            int, Field(ge=1, le=MAX_ID, description="from chat, chat_async or streams")
+        ],
         ctx: Context[Any, Any],
         from_seq: Annotated[
-            int, Field(ge=0, description="first event seq to return (next_seq of the last poll)")
+            int,
+            Field(
+                ge=0, le=MAX_ID, description="first event seq to return (next_seq of the last poll)"
+            ),
         ] = 0,
         limit: Annotated[int, Field(ge=1, le=10_000, description="most events to return")] = 500,
         wait_ms: Annotated[
@@ -282,7 +305,11 @@ def register(server: MCPServer[SessionService]) -> None:
         ctx: Context[Any, Any],
         at: Annotated[
             int | None,
-            Field(ge=1, description="a summary node (turn end) or the root; default the head"),
+            Field(
+                ge=1,
+                le=MAX_ID,
+                description="a summary node (turn end) or the root; default the head",
+            ),
         ] = None,
     ) -> Session:
         """Branch a session: a new session whose history is name's up to a node. Copies nothing."""
@@ -294,10 +321,10 @@ def register(server: MCPServer[SessionService]) -> None:
         name: SessionName,
         ctx: Context[Any, Any],
         start: Annotated[
-            int | None, Field(ge=1, description="first node (an ancestor of end)")
+            int | None, Field(ge=1, le=MAX_ID, description="first node (an ancestor of end)")
         ] = None,
         end: Annotated[
-            int | None, Field(ge=1, description="last node; default the session's head")
+            int | None, Field(ge=1, le=MAX_ID, description="last node; default the session's head")
         ] = None,
     ) -> RenderResult:
         """A branch as Claude Messages API messages (user/assistant, text, thinking, tool_use, tool_result)."""
@@ -337,7 +364,9 @@ def register(server: MCPServer[SessionService]) -> None:
     @tool_errors
     async def streams(
         ctx: Context[Any, Any],
-        name: Annotated[str | None, Field(description="only this session's streams")] = None,
+        name: Annotated[
+            str | None, Field(max_length=100, description="only this session's streams")
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=1000)] = 50,
     ) -> StreamList:
         """Recent turns' streams, newest first, with their status."""

@@ -18,6 +18,8 @@ head exactly.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -37,10 +39,11 @@ from claude_agent_sdk import (
 )
 from claude_agent_sdk.types import Message
 
-from ..agents import Child, ChildPool, ResumePoint, build_options
+from ..agents import Child, ChildPool, ResumePoint, build_options, checked_claude_binary
 from ..errors import (
     ApprovalAlreadyDecided,
     ChildError,
+    DatabaseError,
     InvalidArgument,
     SessionBusy,
     SessionTreeError,
@@ -116,12 +119,18 @@ class SessionService:
         self.loopback = Loopback(store)
         self._runner = this_runner()
         self._running: dict[str, _RunningTurn] = {}
+        # Ends of turns the database could not take when they happened, by session.
+        self._unrecorded: dict[
+            str, tuple[int, StreamStatus, str, tuple[str, dict[str, object]], str]
+        ] = {}
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[SessionService]:
         """The store, the children and every running turn, for the length of a block."""
-        async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
+        async with Store.open(
+            settings.db_path, synchronous=settings.synchronous, max_mb=settings.max_db_mb
+        ) as store:
             ended = await store.streams.end_all_active(
                 "the session-tree server running this turn stopped mid-turn",
                 still_running=runner_alive,
@@ -167,6 +176,7 @@ class SessionService:
     async def create(self, name: str, config: SessionConfig) -> Session:
         _check_name(name)
         _check_policy(config)
+        _check_cwd(config.cwd, "")
         return await self.store.sessions.create(name, config)
 
     async def configure(self, name: str, changes: dict[str, object]) -> Session:
@@ -175,6 +185,8 @@ class SessionService:
         session = await self.store.sessions.get(name)
         config = SessionConfig.model_validate(session.config.model_dump() | changes)
         _check_policy(config)
+        if "cwd" in changes:
+            _check_cwd(config.cwd, "")
         updated = await self.store.sessions.set_config(name, config)
         warm = self.pool.get(name)
         if warm is not None:
@@ -261,6 +273,12 @@ class SessionService:
         # Refused before anything is stored; a start that races another to the
         # last free child fails its turn with the same message instead.
         self.pool.check_room("" if ephemeral else name)
+        if name in self._unrecorded:
+            await self._record_end(*self._unrecorded[name])
+            del self._unrecorded[name]
+        session = await self.store.sessions.get(name)
+        _check_cwd(session.config.cwd, name)
+        checked_claude_binary()
         # The store refuses a second turn on a session whose turn runs in another process.
         start = await self.store.turns.begin(
             name,
@@ -352,6 +370,13 @@ class SessionService:
         return True
 
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
+        stream = await self.store.streams.get(stream_id)
+        if from_seq > stream.last_seq + 1:
+            raise InvalidArgument(
+                f"from_seq {from_seq} is past the end of stream {stream_id}, whose next event "
+                f"will be seq {stream.last_seq + 1}: poll from the next_seq of your last poll, "
+                "or from 0."
+            )
         events, stream = await self.store.streams.wait(
             stream_id, from_seq=from_seq, limit=limit, timeout=max(wait_ms, 0) / 1000
         )
@@ -680,13 +705,33 @@ class SessionService:
         if child is not None:
             self.pool.forget(child)
         with anyio.CancelScope(shield=True):
-            await self.store.approvals.expire_pending(
-                stream_id=turn.stream_id, reason=expire_reason
-            )
-            await self.store.turns.end_early(turn.stream_id, status, message, event)
+            try:
+                await self._record_end(turn.stream_id, status, message, event, expire_reason)
+            except DatabaseError as exc:
+                # The database cannot take it now (disk full): record it before this
+                # session's next turn, which until then is refused with this error.
+                log.warning("could not record the end of stream %s: %s", turn.stream_id, exc)
+                self._unrecorded[turn.session] = (
+                    turn.stream_id,
+                    status,
+                    message,
+                    event,
+                    expire_reason,
+                )
             self._release(turn)
             if child is not None:
                 await child.stop()
+
+    async def _record_end(
+        self,
+        stream_id: int,
+        status: StreamStatus,
+        message: str,
+        event: tuple[str, dict[str, object]],
+        expire_reason: str,
+    ) -> None:
+        await self.store.approvals.expire_pending(stream_id=stream_id, reason=expire_reason)
+        await self.store.turns.end_early(stream_id, status, message, event)
 
 
 @dataclass
@@ -765,11 +810,33 @@ def _preview(value: object) -> str:
 
 
 MAX_NAME = 100
+_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 
 
 def _check_name(name: str) -> None:
-    if not name or len(name) > MAX_NAME or not name.isprintable() or name != name.strip():
+    if not _NAME.fullmatch(name):
+        shown = name if len(name) <= 40 else f"{name[:37]}..."
         raise InvalidArgument(
-            f"Session names are 1-{MAX_NAME} printable characters with no leading or trailing spaces; "
-            f"got {name!r}."
+            f"Session names are 1-{MAX_NAME} characters: letters, digits, '.', '_' and '-', "
+            f"starting with a letter or digit (they name files and appear in commands); "
+            f"got {shown!r}. Try {_suggest(name)!r}."
         )
+
+
+def _check_cwd(cwd: str | None, name: str) -> None:
+    """A child's working directory must exist when it starts; say so before storing."""
+    if cwd is None or os.path.isdir(cwd):
+        return
+    problem = "is not a directory" if os.path.exists(cwd) else "does not exist"
+    if name:
+        raise InvalidArgument(
+            f"Session {name!r} works in {cwd}, which {problem} any more: create that "
+            "directory again, or move the session with configure(cwd=...)."
+        )
+    raise InvalidArgument(f"cwd {cwd} {problem}: create it first, or pass an existing directory.")
+
+
+def _suggest(name: str) -> str:
+    """A valid name close to ``name``."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:MAX_NAME]
+    return cleaned or "session-1"

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     chat_wait_s: float = Field(default=45.0, gt=0, description="longest a blocking chat waits")
     max_children: int = Field(default=8, ge=1, description="warm children at once")
     idle_timeout_s: float = Field(default=600.0, ge=0, description="close a child idle this long")
+    max_db_mb: float = Field(
+        default=0, ge=0, description="cap on the database file's size in MiB (0: no cap)"
+    )
     loopback_token: str | None = Field(
         default=None, description="serve only loopback_permit, for the session with this token"
     )
@@ -47,6 +50,8 @@ class Settings(BaseModel):
             values["max_children"] = env["SESSION_TREE_MAX_CHILDREN"]
         if env.get(LOOPBACK_TOKEN_VAR):
             values["loopback_token"] = env[LOOPBACK_TOKEN_VAR]
+        if "SESSION_TREE_MAX_DB_MB" in env:
+            values["max_db_mb"] = env["SESSION_TREE_MAX_DB_MB"]
         if "SESSION_TREE_IDLE_TIMEOUT_S" in env:
             values["idle_timeout_s"] = env["SESSION_TREE_IDLE_TIMEOUT_S"]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -47,17 +47,20 @@ class Store:
         return self.db.path
 
     @classmethod
-    async def connect(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> Store:
-        """Open (creating or upgrading) the database; the caller must ``aclose()`` it."""
-        return cls(await Database.open(path, synchronous=synchronous))
+    async def connect(
+        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
+    ) -> Store:
+        """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
+        ``max_mb`` caps the file's size (0: no cap); a write past it fails as on a full disk."""
+        return cls(await Database.open(path, synchronous=synchronous, max_mb=max_mb))
 
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL"
+        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
     ) -> AsyncIterator[Store]:
         """Open the database for the length of an ``async with`` block."""
-        store = await cls.connect(path, synchronous=synchronous)
+        store = await cls.connect(path, synchronous=synchronous, max_mb=max_mb)
         try:
             yield store
         finally:

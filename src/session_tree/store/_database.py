@@ -56,12 +56,16 @@ class Database:
         self._committed = anyio.Event()
 
     @classmethod
-    async def open(cls, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> Database:
+    async def open(
+        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
+    ) -> Database:
         path = str(path)
         writer = await _connect(path)
         try:
             await _configure(writer, path, synchronous)
             await _migrate(writer, path)
+            if max_mb > 0:
+                await _cap_size(writer, max_mb)
             reader = await _connect(path)
         except BaseException:
             await writer.close()
@@ -84,10 +88,14 @@ class Database:
                 raise self._unwritable(exc) from exc
             try:
                 yield self._writer
-            except BaseException:
+            except BaseException as exc:
                 # Shielded: a cancelled caller must still leave the connection usable.
+                # SQLite has already rolled back after some errors (SQLITE_FULL).
                 with anyio.CancelScope(shield=True):
-                    await self._writer.execute("ROLLBACK")
+                    if self._writer.in_transaction:
+                        await self._writer.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._unwritable(exc) from exc
                 raise
             try:
                 with anyio.CancelScope(shield=True):
@@ -152,6 +160,15 @@ async def _configure(conn: aiosqlite.Connection, path: str, synchronous: Synchro
     if row is None or str(row[0]).lower() != "wal":
         raise NotASessionTreeDatabase(path, "could not switch it to WAL mode")
     await conn.execute(f"PRAGMA synchronous = {synchronous}")
+
+
+async def _cap_size(conn: aiosqlite.Connection, max_mb: float) -> None:
+    # SQLite's own cap: a write that needs a page past it fails with SQLITE_FULL,
+    # exactly as on a full disk, and rolls back.
+    async with conn.execute("PRAGMA page_size") as cursor:
+        row = await cursor.fetchone()
+    page_size = int(row[0]) if row else 4096
+    await conn.execute(f"PRAGMA max_page_count = {max(1, int(max_mb * 1024 * 1024 // page_size))}")
 
 
 async def _migrate(conn: aiosqlite.Connection, path: str) -> None:

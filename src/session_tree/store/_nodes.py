@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import aiosqlite
 from pydantic import TypeAdapter
 
-from ..errors import NodeNotFound
+from ..errors import InvalidArgument, NodeNotFound
 from ..models import NewNode, Node, NodeKind, TreeNode, TreeView
 from . import _rows
 from ._database import Database, now
@@ -113,7 +113,11 @@ class Nodes:
             raise NodeNotFound(node_id)
         nodes.reverse()
         if start is not None and nodes[0].id != start:
-            raise NodeNotFound(start)
+            await self.get(start)  # NodeNotFound when there is no such node at all
+            raise InvalidArgument(
+                f"Node {start} is not an ancestor of node {node_id}: start must lie on the "
+                f"path from the root to {node_id} (call tree to see it), or leave start out."
+            )
         return nodes
 
     async def children(self, node_id: int) -> list[Node]:
