@@ -13,6 +13,7 @@ do instead, because the reader is often a model deciding its next call.
     ├── Conflict
     │   ├── SessionExists
     │   ├── SessionBusy
+    │   ├── TurnElsewhere
     │   ├── ApprovalAlreadyDecided
     │   └── InvalidTransition
     ├── InvalidArgument
@@ -106,6 +107,17 @@ class ApprovalAlreadyDecided(Conflict):
         super().__init__(
             f"Approval {approval_id} is already {status}; a decision is made exactly once. "
             "Call loopback_pending to see the approvals still waiting."
+        )
+
+
+class TurnElsewhere(Conflict):
+    def __init__(self, name: str, stream_id: int) -> None:
+        self.name = name
+        self.stream_id = stream_id
+        super().__init__(
+            f"Session {name!r} is running a turn (stream {stream_id}) in another session-tree "
+            "server on this database; only that server can stop it. Interrupt it through "
+            f"that server, or poll stream_id={stream_id} until it ends."
         )
 
 

@@ -72,10 +72,12 @@ async def test_a_second_server_on_the_database_leaves_the_firsts_turn_running(
             async with serve(second_dir, model, db_path=first.db_path) as second:
                 seen = await second.call("poll", stream_id=stream_id, from_seq=0)
                 busy = await second.call_error("chat", name="main", prompt="me too")
+                elsewhere = await second.call_error("interrupt", name="main")
         finally:
             gate.set()
         events = await first.poll_to_end(stream_id)
 
     assert seen["status"] == "running"
     assert f"stream {stream_id}" in busy
+    assert f"(stream {stream_id}) in another session-tree server" in elsewhere
     assert events[-1]["kind"] == "turn_end"

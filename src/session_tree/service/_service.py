@@ -47,6 +47,7 @@ from ..errors import (
     InvalidArgument,
     SessionBusy,
     SessionTreeError,
+    TurnElsewhere,
 )
 from ..models import (
     Approval,
@@ -400,7 +401,7 @@ class SessionService:
             active = await self.store.streams.active(session_id=session.id)
             if not active:
                 return InterruptResult(session=name, stream_id=None, status="not_running")
-            raise SessionBusy(name, active[-1].id)  # owned by another server process
+            raise TurnElsewhere(name, active[-1].id)
         turn.interrupted = True
         if turn.child is not None:
             with anyio.move_on_after(5):
