@@ -1,0 +1,132 @@
+"""The ``session-tree`` command. ``serve`` (the default) runs the MCP server over stdio;
+the other commands read the database from the terminal, check the set-up, or run
+an offline demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from ..agents import clean_environment
+from ..errors import SessionTreeError
+from ..server import build_server, run_stdio
+from ..service import Settings
+from ..store import Store
+from ._demo import demo
+from ._doctor import doctor
+from ._inspect import ls, render_branch, show, tree
+
+log = logging.getLogger("session_tree.cli")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # SUPPRESS, so an option given before the subcommand is not reset by the
+    # subcommand's own copy of it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="database file (default: $SESSION_TREE_DB, else under the user data directory)",
+    )
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, help="stderr log level (default WARNING)"
+    )
+    return common
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="session-tree", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", parents=[common], help="run the MCP server over stdio (default)")
+    commands.add_parser(
+        "doctor", parents=[common], help="check the claude binary, credentials and database"
+    )
+    commands.add_parser("ls", parents=[common], help="list the sessions")
+    for command, helped in (
+        ("show", "a session: status, config, usage, recent turns"),
+        ("tree", "draw a session's tree: every branch, heads and forks marked"),
+    ):
+        commands.add_parser(command, parents=[common], help=helped).add_argument("name")
+    render = commands.add_parser("render", parents=[common], help="a branch as Claude API messages")
+    render.add_argument("name")
+    render.add_argument("--at", type=int, help="end at this node (default: the head)")
+    render.add_argument("--json", action="store_true", help="the messages as JSON")
+    commands.add_parser(
+        "demo", parents=[common], help="an offline demo with a scripted model (no API key)"
+    )
+    args = parser.parse_args(argv)
+
+    # stdout is the MCP channel: every log line goes to stderr.
+    level = str(getattr(args, "log_level", "WARNING")).upper()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("session_tree").setLevel(level)
+    settings = Settings.from_env(db_path=getattr(args, "db", None))
+    if args.command in (None, "serve"):
+        clean_environment()
+        anyio.run(_serve, settings, backend="asyncio")
+        return
+    if args.command == "demo":
+        clean_environment()
+        sys.exit(anyio.run(demo, _say))
+    try:
+        output, status = anyio.run(_command, args, settings)
+    except SessionTreeError as exc:
+        sys.stderr.write(f"session-tree {args.command}: {exc}\n")
+        sys.exit(1)
+    _say(output)
+    sys.exit(status)
+
+
+def _say(line: str) -> None:
+    """The CLI's own output (never the server's: its stdout is the MCP channel)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    if args.command == "doctor":
+        return await doctor(settings)
+    if not settings.db_path.exists():
+        # Reading must not create a database where none was.
+        return f"No database at {settings.db_path} yet: nothing to show.", 0
+    async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
+        if args.command == "ls":
+            return await ls(store), 0
+        if args.command == "show":
+            return await show(store, args.name), 0
+        if args.command == "tree":
+            return await tree(store, args.name), 0
+        if args.command == "render":
+            return await render_branch(store, args.name, at=args.at, as_json=args.json), 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+async def _serve(settings: Settings) -> None:
+    """Serve until stdin closes, SIGTERM or SIGINT; each ends the same clean way: running
+    turns recorded as interrupted, children stopped (the server's lifespan)."""
+    server = build_server(settings)
+    stop = anyio.Event()
+    async with anyio.create_task_group() as tg:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.info("%s received: shutting down", signal.Signals(signum).name)
+                    stop.set()
+                    return
+
+        tg.start_soon(stop_on_signal)
+        await run_stdio(server, stop=stop)
+        tg.cancel_scope.cancel()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The ``session-tree`` command line, run as a user runs it: a subprocess on a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from session_tree.cli._drawing import draw_tree
+from session_tree.models import NewNode, NodeKind, TreeNode, TreeView
+from session_tree.store import Store
+
+pytestmark = pytest.mark.anyio
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "session_tree.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def node(id: int, parent: int | None, kind: NodeKind, preview: str = "") -> TreeNode:
+    return TreeNode(id=id, parent_id=parent, kind=kind, ephemeral=False, depth=0, preview=preview)
+
+
+def test_a_tree_indents_only_at_branch_points_and_marks_heads() -> None:
+    view = TreeView(
+        tree_id=1,
+        nodes=[
+            node(1, None, NodeKind.ROOT, "{}"),
+            node(2, 1, NodeKind.USER, "q1"),
+            node(3, 2, NodeKind.TEXT, "a1"),
+            node(4, 3, NodeKind.SUMMARY),
+            node(5, 4, NodeKind.USER, "left"),
+            node(6, 4, NodeKind.USER, "right " + "x" * 500),
+        ],
+        heads={"main": 5, "alt": 6, "also-main": 5},
+    )
+
+    lines = draw_tree(view, width=60, only="main")
+
+    assert lines[:4] == ["[1] root", "[2] user: q1", "[3] assistant: a1", "[4] turn end"]
+    assert lines[4] == "├─ [5] user: left  ◀ also-main  ◀◀ main"
+    assert lines[5].startswith("└─ [6] user: right xxx")
+    assert lines[5].endswith("…  ◀ alt")
+    assert len(lines[5]) <= 60
+
+
+def test_a_very_long_conversation_draws_without_recursion() -> None:
+    nodes = [node(1, None, NodeKind.ROOT)] + [
+        node(i, i - 1, NodeKind.USER, f"m{i}") for i in range(2, 20_002)
+    ]
+    lines = draw_tree(TreeView(tree_id=1, nodes=nodes, heads={"main": 20_001}))
+    assert len(lines) == 20_001
+    assert lines[-1] == "[20001] user: m20001  ◀ main"
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    async with Store.open(path) as store:
+        main = await store.sessions.create("main")
+        q = await store.nodes.append(main.head_id, NewNode(kind=NodeKind.USER, data={"text": "q1"}))
+        a = await store.nodes.append(q.id, NewNode(kind=NodeKind.TEXT, data={"text": "a1"}))
+        await store.sessions.set_head("main", a.id)
+        await store.sessions.fork("main", "alt", at=q.id)
+    return path
+
+
+async def test_ls_show_tree_and_render_read_the_database(database: Path) -> None:
+    listed = run("--db", str(database), "ls")
+    shown = run("--db", str(database), "show", "alt")
+    drawn = run("--db", str(database), "tree", "main")
+    rendered = run("--db", str(database), "render", "main", "--json")
+    as_text = run("--db", str(database), "render", "main")
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split() == [
+        "NAME",
+        "STATUS",
+        "TURNS",
+        "HEAD",
+        "FORKED",
+        "FROM",
+        "UPDATED",
+    ]
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["alt", "main"]
+    assert "forked from   main at node" in shown.stdout
+    assert drawn.returncode == 0
+    assert "◀◀ main" in drawn.stdout
+    assert "◀ alt" in drawn.stdout
+    assert json.loads(rendered.stdout) == [
+        {"role": "user", "content": [{"type": "text", "text": "q1"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "a1"}]},
+    ]
+    assert as_text.stdout.strip() == "## user\nq1\n\n## assistant\na1"
+
+
+async def test_an_unknown_session_or_node_is_a_clear_error(database: Path) -> None:
+    missing = run("--db", str(database), "show", "nope")
+    elsewhere = run("--db", str(database), "render", "main", "--at", "999")
+
+    assert missing.returncode == 1
+    assert "No session named 'nope'. Sessions that exist: alt, main." in missing.stderr
+    assert missing.stdout == ""
+    assert elsewhere.returncode == 1
+    assert "999" in elsewhere.stderr
+
+
+def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:
+    result = run("--db", str(tmp_path / "none.db"), "ls")
+    assert result.returncode == 0
+    assert "No database at" in result.stdout
+    assert not (tmp_path / "none.db").exists()
+
+
+def _doctor_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANTHROPIC_", "CLAUDE_", "SESSION_TREE_"))
+    }
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return env | {"HOME": str(home), "SESSION_TREE_DB": str(tmp_path / "d.db")} | extra
+
+
+def test_doctor_passes_on_a_ready_machine_and_never_prints_the_key(tmp_path: Path) -> None:
+    result = run("doctor", env=_doctor_env(tmp_path, ANTHROPIC_API_KEY="sk-secret-value"))
+
+    assert result.returncode == 0, result.stdout
+    assert "ok    claude binary:" in result.stdout
+    assert "ok    credentials: ANTHROPIC_API_KEY is set" in result.stdout
+    assert "ok    database:" in result.stdout
+    assert "sk-secret-value" not in result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("ready")
+
+
+def test_doctor_fails_with_the_fix_for_each_missing_piece(tmp_path: Path) -> None:
+    env = _doctor_env(tmp_path, SESSION_TREE_CLAUDE=str(tmp_path / "no-claude"))
+
+    result = run("doctor", env=env)
+
+    assert result.returncode == 2
+    assert "FAIL  claude binary:" in result.stdout
+    assert "point SESSION_TREE_CLAUDE at the claude binary" in result.stdout
+    assert "FAIL  credentials: none found: set ANTHROPIC_API_KEY" in result.stdout
+    assert "2 problem(s)" in result.stdout
