@@ -156,3 +156,17 @@ def test_doctor_fails_with_the_fix_for_each_missing_piece(tmp_path: Path) -> Non
     assert "point SESSION_TREE_CLAUDE at the claude binary" in result.stdout
     assert "FAIL  credentials: none found: set ANTHROPIC_API_KEY" in result.stdout
     assert "2 problem(s)" in result.stdout
+
+
+@pytest.mark.parametrize("stdin", ["devnull", "closed-pipe"])
+def test_serve_ends_cleanly_when_its_input_ends(tmp_path: Path, stdin: str) -> None:
+    """/dev/null cannot be waited on by the event loop; a pipe can: both end the server."""
+    command = [sys.executable, "-m", "session_tree.cli", "--db", str(tmp_path / "s.db"), "serve"]
+    if stdin == "devnull":
+        result = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False
+        )
+    else:
+        result = subprocess.run(command, input=b"", capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout == b""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -29,7 +30,9 @@ _CHUNK = 1 << 16
 
 async def run_stdio(server: MCPServer[Any], *, stop: anyio.Event) -> None:
     """Serve ``server`` over stdin/stdout until stdin closes or ``stop`` is set."""
-    if sys.platform == "win32":  # pragma: no cover - wait_readable needs a POSIX pipe
+    if sys.platform == "win32" or not _pollable(0):
+        # A file or /dev/null as stdin never blocks a read, so the SDK's reader can
+        # always stop; and epoll refuses them. (wait_readable needs POSIX, too.)
         await server.run_stdio_async()
         return
     # Read the wire from a private descriptor and point fd 0 at the null device, as
@@ -55,6 +58,12 @@ async def run_stdio(server: MCPServer[Any], *, stop: anyio.Event) -> None:
     finally:
         os.dup2(wire.fd, 0)
         os.close(wire.fd)
+
+
+def _pollable(fd: int) -> bool:
+    """Whether the event loop can wait on ``fd``: a pipe, a socket or a terminal."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
 
 
 class _Wire:
