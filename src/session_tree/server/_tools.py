@@ -301,7 +301,9 @@ def register(server: MCPServer[SessionService]) -> None:
     @tool_errors
     async def fork(
         name: SessionName,
-        new_name: SessionName,
+        new_name: Annotated[
+            str, Field(min_length=1, max_length=100, description="the new session's name")
+        ],
         ctx: Context[Any, Any],
         at: Annotated[
             int | None,
@@ -367,7 +369,7 @@ def register(server: MCPServer[SessionService]) -> None:
         name: Annotated[
             str | None, Field(max_length=100, description="only this session's streams")
         ] = None,
-        limit: Annotated[int, Field(ge=1, le=1000)] = 50,
+        limit: Annotated[int, Field(ge=1, le=1000, description="most streams to return")] = 50,
     ) -> StreamList:
         """Recent turns' streams, newest first, with their status."""
         return await service_of(ctx).streams(name, limit)
