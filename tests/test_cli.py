@@ -170,3 +170,21 @@ def test_serve_ends_cleanly_when_its_input_ends(tmp_path: Path, stdin: str) -> N
         result = subprocess.run(command, input=b"", capture_output=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert result.stdout == b""
+
+
+async def test_export_then_import_gives_the_same_branch(database: Path, tmp_path: Path) -> None:
+    transcript = tmp_path / "main.jsonl"
+
+    exported = run("--db", str(database), "export", "main", "-o", str(transcript))
+    imported = run("--db", str(database), "import", str(transcript), "--name", "copy")
+    original = run("--db", str(database), "render", "main", "--json")
+    copy = run("--db", str(database), "render", "copy", "--json")
+    again = run("--db", str(database), "import", str(transcript), "--name", "copy")
+
+    assert exported.returncode == 0, exported.stderr
+    assert f"to {transcript}" in exported.stdout
+    assert imported.returncode == 0, imported.stderr
+    assert "as session 'copy'" in imported.stdout
+    assert json.loads(copy.stdout) == json.loads(original.stdout)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr

@@ -17,6 +17,7 @@ do instead, because the reader is often a model deciding its next call.
     │   ├── ApprovalAlreadyDecided
     │   └── InvalidTransition
     ├── InvalidArgument
+    │   └── BadTranscript
     ├── DatabaseError
     │   ├── NotASessionTreeDatabase
     │   ├── SchemaTooNew
@@ -131,6 +132,18 @@ class InvalidTransition(Conflict):
 
 class InvalidArgument(SessionTreeError):
     """An argument is malformed in a way the schema could not catch."""
+
+
+class BadTranscript(InvalidArgument):
+    """A Claude Code transcript (JSONL) that cannot be imported as it is."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        # file:line first, as compilers say it, so an editor can jump there.
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {problem}. Nothing was imported.")
 
 
 class DatabaseError(SessionTreeError):

@@ -21,6 +21,7 @@ from ..store import Store
 from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree
+from ._transcripts import export_file, import_file
 
 log = logging.getLogger("session_tree.cli")
 
@@ -59,6 +60,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     render.add_argument("name")
     render.add_argument("--at", type=int, help="end at this node (default: the head)")
     render.add_argument("--json", action="store_true", help="the messages as JSON")
+    export = commands.add_parser(
+        "export", parents=[common], help="a branch as a Claude Code JSONL transcript"
+    )
+    export.add_argument("name")
+    export.add_argument("--at", type=int, help="end at this node (default: the head)")
+    export.add_argument(
+        "-o", "--output", type=Path, help="file to write (default: where claude --resume finds it)"
+    )
+    imported = commands.add_parser(
+        "import", parents=[common], help="a Claude Code JSONL transcript as a new session"
+    )
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--name", help="the new session's name (default: import-<id>)")
     commands.add_parser(
         "demo", parents=[common], help="an offline demo with a scripted model (no API key)"
     )
@@ -94,6 +108,10 @@ def _say(line: str) -> None:
 async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
     if args.command == "doctor":
         return await doctor(settings)
+    if args.command == "import":
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
+            return await import_file(store, args.file, name=args.name), 0
     if not settings.db_path.exists():
         # Reading must not create a database where none was.
         return f"No database at {settings.db_path} yet: nothing to show.", 0
@@ -106,6 +124,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
             return await tree(store, args.name), 0
         if args.command == "render":
             return await render_branch(store, args.name, at=args.at, as_json=args.json), 0
+        if args.command == "export":
+            return await export_file(store, args.name, at=args.at, output=args.output), 0
     raise AssertionError(f"unhandled command {args.command}")
 
 

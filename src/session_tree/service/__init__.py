@@ -16,7 +16,7 @@ from ._results import (
     ToolCallSummary,
     TreeResult,
 )
-from ._service import AskHuman, HumanAnswer, SessionService
+from ._service import AskHuman, HumanAnswer, SessionService, check_name
 from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings, default_db_path
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "StreamList",
     "ToolCallSummary",
     "TreeResult",
+    "check_name",
     "default_db_path",
     "render",
 ]

@@ -175,7 +175,7 @@ class SessionService:
     # --- sessions -------------------------------------------------------------------------
 
     async def create(self, name: str, config: SessionConfig) -> Session:
-        _check_name(name)
+        check_name(name)
         _check_policy(config)
         _check_cwd(config.cwd, "")
         return await self.store.sessions.create(name, config)
@@ -218,7 +218,7 @@ class SessionService:
         ]
 
     async def fork(self, name: str, new_name: str, at: int | None) -> Session:
-        _check_name(new_name)
+        check_name(new_name)
         if at is not None:
             node = await self.store.nodes.get(at)
             if node.kind not in (NodeKind.ROOT, NodeKind.SUMMARY):
@@ -814,7 +814,7 @@ MAX_NAME = 100
 _NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         shown = name if len(name) <= 40 else f"{name[:37]}..."
         raise InvalidArgument(

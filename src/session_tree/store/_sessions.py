@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections.abc import Sequence
 
 import aiosqlite
 
@@ -23,7 +24,7 @@ from ..models import (
 )
 from . import _rows
 from ._database import Database, now
-from ._nodes import _insert, collect_garbage
+from ._nodes import _insert, collect_garbage, insert_chain
 
 
 class Sessions:
@@ -36,8 +37,15 @@ class Sessions:
         config: SessionConfig | None = None,
         *,
         root_data: dict[str, object] | None = None,
+        history: Sequence[NewNode] = (),
+        claude_session_id: str | None = None,
     ) -> Session:
-        """A new session on a new tree; its head is the tree's root."""
+        """A new session on a new tree; its head is the tree's root.
+
+        With ``history``, the nodes are appended as a chain under the root and
+        the head is the last of them, all in one transaction: an imported
+        conversation appears whole or not at all.
+        """
         config = config or SessionConfig()
         async with self._db.write() as conn:
             await _ensure_free(conn, name)
@@ -52,13 +60,15 @@ class Sessions:
                 NewNode(kind=NodeKind.ROOT, data=dict(root_data or {})),
                 created,
             )
+            chain = await insert_chain(conn, root.id, history) if history else []
             return await _insert_session(
                 conn,
                 name=name,
                 tree_id=root.tree_id,
-                head_id=root.id,
+                head_id=chain[-1].id if chain else root.id,
                 config=config,
                 created=created,
+                claude_session_id=claude_session_id,
             )
 
     async def fork(self, name: str, new_name: str, *, at: int | None = None) -> Session:
