@@ -64,7 +64,7 @@ from .errors import BadTranscript, InvalidArgument, SessionExists, SessionNotFou
 from .models import JSONObject, NewNode, Node, NodeKind, Session, SessionConfig, Usage
 
 # The service's rule for session names, so an imported session is reachable by every tool.
-from .service import check_name
+from .service import check_name, node_block
 from .store import Store
 
 __all__ = [
@@ -234,7 +234,7 @@ def _records(
             record_uuid = str(uuid.uuid4())
         used.add(record_uuid)
         role = _ROLE[group[0].kind]
-        blocks = [_block(node) for node in group]
+        blocks = [node_block(node) for node in group]
         message: JSONObject
         if role == "user" and len(group) == 1 and group[0].kind is NodeKind.USER:
             message = {"role": "user", "content": blocks[0]["text"]}  # as Claude writes a prompt
@@ -285,32 +285,6 @@ def _set_stop_reasons(records: list[JSONObject]) -> None:
             response = []
         if message.get("role") == "assistant":
             response.append(message)
-
-
-def _block(node: Node | NewNode) -> JSONObject:
-    """A node as the API content block it came from (the same blocks render_context shows)."""
-    data = node.data
-    if node.kind in (NodeKind.USER, NodeKind.TEXT):
-        return {"type": "text", "text": data.get("text", "")}
-    if node.kind is NodeKind.THINKING:
-        return {
-            "type": "thinking",
-            "thinking": data.get("thinking", ""),
-            "signature": data.get("signature", ""),
-        }
-    if node.kind is NodeKind.TOOL_USE:
-        return {
-            "type": "tool_use",
-            "id": data["id"],
-            "name": data["name"],
-            "input": data.get("input", {}),
-        }
-    block: JSONObject = {"type": "tool_result", "tool_use_id": data["tool_use_id"]}
-    if data.get("content") is not None:
-        block["content"] = data["content"]
-    if data.get("is_error"):
-        block["is_error"] = True
-    return block
 
 
 def _iso(epoch: float) -> str:

@@ -1,7 +1,7 @@
 """The behaviour: sessions, turns, forks, streams, approvals. Knows nothing of MCP."""
 
 from ._loopback import Loopback, PermitResult, SessionPermits
-from ._render import RenderedMessage, render
+from ._render import RenderedMessage, node_block, render
 from ._results import (
     ChatResult,
     DeleteResult,
@@ -44,5 +44,6 @@ __all__ = [
     "TreeResult",
     "check_name",
     "default_db_path",
+    "node_block",
     "render",
 ]

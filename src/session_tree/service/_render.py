@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..models import Node, NodeKind
+from ..models import NewNode, Node, NodeKind
 
 
 class RenderedMessage(BaseModel):
@@ -36,7 +36,7 @@ def render(path: list[Node]) -> list[RenderedMessage]:
         role = _ROLE.get(node.kind)
         if role is None:
             continue
-        block = _block(node)
+        block = node_block(node)
         if messages and messages[-1].role == role:
             messages[-1].content.append(block)
             messages[-1].node_ids.append(node.id)
@@ -45,7 +45,8 @@ def render(path: list[Node]) -> list[RenderedMessage]:
     return messages
 
 
-def _block(node: Node) -> dict[str, Any]:
+def node_block(node: Node | NewNode) -> dict[str, Any]:
+    """A node as the API content block it came from."""
     data = node.data
     if node.kind in (NodeKind.USER, NodeKind.TEXT):
         return {"type": "text", "text": data.get("text", "")}
