@@ -304,8 +304,7 @@ async def loaded_mirror(store: Store, cwd: str, claude_session_id: str) -> list[
 
 
 async def count(store: Store, table: str) -> int:
-    async with store.db.reader.execute(f"SELECT count(*) FROM {table}") as cursor:
-        row = await cursor.fetchone()
+    row = await store.db.one(f"SELECT count(*) FROM {table}")
     assert row is not None
     return int(row[0])
 

@@ -20,14 +20,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ._approvals import Approvals
-from ._database import Database, Synchronous
+from ._database import Database, Reads, Synchronous
 from ._nodes import Nodes
 from ._sessions import Sessions
 from ._streams import Streams
 from ._transcripts import TranscriptMirror
 from ._turns import Record, TurnEnd, Turns, TurnStart
 
-__all__ = ["Record", "Store", "Synchronous", "TranscriptMirror", "TurnEnd", "TurnStart"]
+__all__ = ["Reads", "Record", "Store", "Synchronous", "TranscriptMirror", "TurnEnd", "TurnStart"]
 
 
 class Store:

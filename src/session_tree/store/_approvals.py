@@ -18,7 +18,7 @@ import aiosqlite
 from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument
 from ..models import Approval, ApprovalStatus, JSONObject, Stream, StreamStatus
 from . import _rows
-from ._database import Database, now
+from ._database import Database, Reads, now, reads
 from ._sessions import session_id
 from ._streams import get_stream, insert_events, update_status
 
@@ -50,38 +50,36 @@ class Approvals:
                 ) as cursor:
                     existing = await cursor.fetchone()
                 if existing is not None:
-                    return await _get(conn, existing[0])
+                    return await _get(reads(conn), existing[0])
             cursor = await conn.execute(
                 "INSERT INTO approvals (session_id, stream_id, tool_name, input, tool_use_id, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
                 (owner, stream_id, tool_name, _rows.dumps(input), tool_use_id, now()),
             )
             assert cursor.lastrowid is not None
-            approval = await _get(conn, cursor.lastrowid)
+            approval = await _get(reads(conn), cursor.lastrowid)
             await _show_request(conn, approval)
             return approval
 
     async def get(self, approval_id: int) -> Approval:
-        return await _get(self._db.reader, approval_id)
+        return await _get(self._db, approval_id)
 
     async def pending(
         self, session_name: str | None = None, *, stream_id: int | None = None
     ) -> list[Approval]:
         """Pending approvals, oldest first, optionally of one session or one stream."""
         where, params = _pending_where(stream_id=stream_id, session_name=session_name)
-        async with self._db.reader.execute(
-            f"{_SELECT} WHERE {where} ORDER BY approvals.id", params
-        ) as cursor:
-            return [_rows.approval(row) for row in await cursor.fetchall()]
+        rows = await self._db.all(f"{_SELECT} WHERE {where} ORDER BY approvals.id", params)
+        return [_rows.approval(row) for row in rows]
 
     async def history(self, session_name: str | None = None, *, limit: int = 100) -> list[Approval]:
         """Approvals in any state, the latest ``limit`` of them, oldest first."""
         where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) ORDER BY id",
             (*params, limit),
-        ) as cursor:
-            return [_rows.approval(row) for row in await cursor.fetchall()]
+        )
+        return [_rows.approval(row) for row in rows]
 
     async def wait_pending(
         self, session_name: str | None = None, *, timeout: float
@@ -116,7 +114,7 @@ class Approvals:
                     approval_id,
                 ),
             )
-            current = await _get(conn, approval_id)
+            current = await _get(reads(conn), approval_id)
             if cursor.rowcount == 0:
                 raise ApprovalAlreadyDecided(approval_id, current.status.value)
             await _show_decision(conn, current)
@@ -142,9 +140,8 @@ class Approvals:
             )
 
 
-async def _get(conn: aiosqlite.Connection, approval_id: int) -> Approval:
-    async with conn.execute(f"{_SELECT} WHERE approvals.id = ?", (approval_id,)) as cursor:
-        row = await cursor.fetchone()
+async def _get(db: Reads, approval_id: int) -> Approval:
+    row = await db.one(f"{_SELECT} WHERE approvals.id = ?", (approval_id,))
     if row is None:
         raise ApprovalNotFound(approval_id)
     return _rows.approval(row)
@@ -187,7 +184,7 @@ async def expire_pending(
             "decided_at = ? WHERE id = ? AND status = 'pending'",
             (decision, now(), approval_id),
         )
-        approval = await _get(conn, approval_id)
+        approval = await _get(reads(conn), approval_id)
         await _show_decision(conn, approval)
         expired.append(approval)
     return expired
@@ -250,5 +247,5 @@ async def _show_decision(conn: aiosqlite.Connection, approval: Approval) -> None
 async def _live_stream(conn: aiosqlite.Connection, approval: Approval) -> Stream | None:
     if approval.stream_id is None:
         return None
-    stream = await get_stream(conn, approval.stream_id)
+    stream = await get_stream(reads(conn), approval.stream_id)
     return None if stream.status.terminal else stream

@@ -6,6 +6,13 @@ write lock up front, under ``busy_timeout``, instead of failing halfway with
 'database is locked'); and a reader, which in WAL mode sees only committed data
 and never waits for the writer.
 
+Every read runs its statement and fetches all its rows in one call on the
+reader's thread (``Database.all`` / ``one``), under a lock shared with
+``snapshot``. A statement left open across an await would hold its read
+transaction open, and every other task's query on the reader would then see the
+database as it was before commits that had already returned; the soak found
+exactly that (a stream "not found" just after it was created).
+
 Durability: WAL with ``synchronous=NORMAL`` by default. Every write is committed
 before it returns, so a killed process (kill -9) loses nothing acknowledged:
 the commit is in the WAL file. What NORMAL gives up, against FULL, is the last
@@ -18,10 +25,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 import aiosqlite
 import anyio
@@ -32,6 +39,7 @@ from ._migrations import APPLICATION_ID, MIGRATIONS
 T = TypeVar("T")
 
 Synchronous = Literal["NORMAL", "FULL"]
+Params = Sequence[object] | Mapping[str, object]
 
 BUSY_TIMEOUT_MS = 30_000
 # How often a waiter re-reads the database when nothing in this process has
@@ -43,6 +51,34 @@ def now() -> float:
     return time.time()
 
 
+class Reads(Protocol):
+    """Queries whose rows come back whole: ``Database`` itself, a ``snapshot``,
+    or ``reads(conn)`` inside a write transaction."""
+
+    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+
+class _ConnectionReads:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        # One call: the statement is run and exhausted (so reset) on the
+        # connection's thread before anything else can use the connection.
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+
+def reads(conn: aiosqlite.Connection) -> Reads:
+    """Reads on the writer connection of a ``Database.write`` block."""
+    return _ConnectionReads(conn)
+
+
 class Database:
     """Owns the connections to one session-tree database file."""
 
@@ -52,6 +88,8 @@ class Database:
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._reads = _ConnectionReads(reader)
+        self._read_lock = anyio.Lock()
         self._write_lock = anyio.Lock()
         self._committed = anyio.Event()
 
@@ -108,9 +146,26 @@ class Database:
         self._committed.set()
         self._committed = anyio.Event()
 
-    @property
-    def reader(self) -> aiosqlite.Connection:
-        return self._reader
+    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Every row of one query, as of the last commit before it ran."""
+        async with self._read_lock:
+            return await self._reads.all(sql, params)
+
+    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """The first row of one query, or None."""
+        async with self._read_lock:
+            return await self._reads.one(sql, params)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Reads]:
+        """Several queries that all see the same committed state."""
+        async with self._read_lock:
+            await self._reader.execute("BEGIN")
+            try:
+                yield self._reads
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._reader.execute("COMMIT")
 
     async def wait_for(self, probe: Callable[[], Awaitable[T | None]], timeout: float) -> T | None:
         """Re-run ``probe`` until it returns something, or ``timeout`` seconds pass.

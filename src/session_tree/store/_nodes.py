@@ -83,10 +83,7 @@ class Nodes:
             return await insert_chain(conn, parent_id, nodes)
 
     async def get(self, node_id: int) -> Node:
-        async with self._db.reader.execute(
-            f"SELECT {_rows.NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.one(f"SELECT {_rows.NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,))
         if row is None:
             raise NodeNotFound(node_id)
         return _rows.node(row)
@@ -97,8 +94,7 @@ class Nodes:
         params: dict[str, int] = {"node_id": node_id}
         if start is not None:
             params["start"] = start
-        async with self._db.reader.execute(_ANCESTORS.format(stop=stop), params) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.one(_ANCESTORS.format(stop=stop), params)
         # A deep path allocates tens of thousands of objects at once; pausing the
         # cyclic collector (nothing here makes cycles) halves the time on a
         # 10,000-node path. No await happens while it is paused.
@@ -122,25 +118,28 @@ class Nodes:
 
     async def children(self, node_id: int) -> list[Node]:
         await self.get(node_id)
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             f"SELECT {_rows.NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY id", (node_id,)
-        ) as cursor:
-            return [_rows.node(row) for row in await cursor.fetchall()]
+        )
+        return [_rows.node(row) for row in rows]
 
     async def tree(self, tree_id: int) -> TreeView:
         """The whole tree, compactly: ids, parents, kinds and a short preview of each node."""
-        async with self._db.reader.execute(
-            "SELECT id, parent_id, kind, ephemeral, depth, substr(coalesce("
-            "json_extract(data, '$.text'), json_extract(data, '$.thinking'), "
-            "json_extract(data, '$.name'), json_extract(data, '$.content'), data), 1, 400) AS head "
-            "FROM nodes WHERE tree_id = ? ORDER BY id",
-            (tree_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        async with self._db.reader.execute(
-            "SELECT name, head_id FROM sessions WHERE tree_id = ? ORDER BY name", (tree_id,)
-        ) as cursor:
-            heads = {row["name"]: row["head_id"] for row in await cursor.fetchall()}
+        # One snapshot, so every head names a node in the list.
+        async with self._db.snapshot() as db:
+            rows = await db.all(
+                "SELECT id, parent_id, kind, ephemeral, depth, substr(coalesce("
+                "json_extract(data, '$.text'), json_extract(data, '$.thinking'), "
+                "json_extract(data, '$.name'), json_extract(data, '$.content'), data), 1, 400) AS head "
+                "FROM nodes WHERE tree_id = ? ORDER BY id",
+                (tree_id,),
+            )
+            heads = {
+                row["name"]: row["head_id"]
+                for row in await db.all(
+                    "SELECT name, head_id FROM sessions WHERE tree_id = ? ORDER BY name", (tree_id,)
+                )
+            }
         return TreeView(
             tree_id=tree_id,
             nodes=[

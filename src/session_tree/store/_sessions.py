@@ -99,30 +99,24 @@ class Sessions:
             )
 
     async def get(self, name: str) -> Session:
-        async with self._db.reader.execute(
-            "SELECT * FROM sessions WHERE name = ?", (name,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.one("SELECT * FROM sessions WHERE name = ?", (name,))
         if row is None:
             raise SessionNotFound(name, await self.names())
         return _rows.session(row)
 
     async def get_by_id(self, session_id: int) -> Session:
-        async with self._db.reader.execute(
-            "SELECT * FROM sessions WHERE id = ?", (session_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
         if row is None:
             raise SessionNotFound(f"#{session_id}", await self.names())
         return _rows.session(row)
 
     async def all(self) -> list[Session]:
-        async with self._db.reader.execute("SELECT * FROM sessions ORDER BY name") as cursor:
-            return [_rows.session(row) for row in await cursor.fetchall()]
+        rows = await self._db.all("SELECT * FROM sessions ORDER BY name")
+        return [_rows.session(row) for row in rows]
 
     async def names(self) -> list[str]:
-        async with self._db.reader.execute("SELECT name FROM sessions ORDER BY name") as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        rows = await self._db.all("SELECT name FROM sessions ORDER BY name")
+        return [row[0] for row in rows]
 
     async def set_head(self, name: str, node_id: int) -> Session:
         """Move the head; the node must be in the session's tree."""
@@ -180,10 +174,7 @@ class Sessions:
             return token
 
     async def by_loopback_token(self, token: str) -> Session:
-        async with self._db.reader.execute(
-            "SELECT * FROM sessions WHERE loopback_token = ?", (token,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.one("SELECT * FROM sessions WHERE loopback_token = ?", (token,))
         if row is None or not token:
             raise InvalidArgument(
                 "No session has this loopback token (was the session deleted?). "

@@ -15,7 +15,7 @@ import aiosqlite
 from ..errors import InvalidArgument, StreamNotFound
 from ..models import Event, JSONObject, Stream, StreamStatus, check_transition
 from . import _rows
-from ._database import Database, now
+from ._database import Database, Reads, now, reads
 from ._sessions import session_id
 
 MAX_READ_LIMIT = 10_000
@@ -35,17 +35,17 @@ class Streams:
             )
 
     async def get(self, stream_id: int) -> Stream:
-        return await get_stream(self._db.reader, stream_id)
+        return await get_stream(self._db, stream_id)
 
     async def recent(self, session_name: str | None = None, *, limit: int = 100) -> list[Stream]:
         """Newest first."""
         where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
             f"{where} ORDER BY streams.id DESC LIMIT ?",
             (*params, limit),
-        ) as cursor:
-            return [_rows.stream(row) for row in await cursor.fetchall()]
+        )
+        return [_rows.stream(row) for row in rows]
 
     async def active(self, *, session_id: int | None = None) -> list[Stream]:
         """Streams not yet ended, optionally for one session."""
@@ -54,12 +54,12 @@ class Streams:
         if session_id is not None:
             where += " AND streams.session_id = ?"
             params = (session_id,)
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
             f"{where} ORDER BY streams.id",
             params,
-        ) as cursor:
-            return [_rows.stream(row) for row in await cursor.fetchall()]
+        )
+        return [_rows.stream(row) for row in rows]
 
     async def append(self, stream_id: int, kind: str, data: JSONObject | None = None) -> Event:
         events = await self.append_many(stream_id, [(kind, data or {})])
@@ -78,11 +78,10 @@ class Streams:
         """Events with seq >= ``from_seq``, in order, at most ``limit``."""
         if limit < 1 or limit > MAX_READ_LIMIT:
             raise InvalidArgument(f"limit must be between 1 and {MAX_READ_LIMIT}, got {limit}.")
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             "SELECT * FROM events WHERE stream_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
             (stream_id, max(from_seq, 0), limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         if not rows:
             await self.get(stream_id)  # raises StreamNotFound for an unknown id
         return [_rows.event(row) for row in rows]
@@ -147,7 +146,7 @@ class Streams:
                     "UPDATE sessions SET status = 'idle', updated_at = ? WHERE id = ?",
                     (now(), owner),
                 )
-            return [await get_stream(conn, row[0]) for row in ended]
+            return [await get_stream(reads(conn), row[0]) for row in ended]
 
 
 async def insert_events(
@@ -183,13 +182,13 @@ async def update_status(
     conn: aiosqlite.Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
 ) -> Stream:
     """Move a stream to ``status`` inside a write transaction; refuses a transition out of an end."""
-    stream = await get_stream(conn, stream_id)
+    stream = await get_stream(reads(conn), stream_id)
     check_transition(f"Stream {stream_id}", stream.status, status)
     await conn.execute(
         "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
         (status.value, error, now(), stream_id),
     )
-    return await get_stream(conn, stream_id)
+    return await get_stream(reads(conn), stream_id)
 
 
 async def insert_stream(
@@ -216,16 +215,15 @@ async def insert_stream(
         ),
     )
     assert cursor.lastrowid is not None
-    return await get_stream(conn, cursor.lastrowid)
+    return await get_stream(reads(conn), cursor.lastrowid)
 
 
-async def get_stream(conn: aiosqlite.Connection, stream_id: int) -> Stream:
-    async with conn.execute(
+async def get_stream(db: Reads, stream_id: int) -> Stream:
+    row = await db.one(
         f"SELECT {_rows.STREAM_COLUMNS} FROM streams JOIN sessions ON sessions.id = streams.session_id "
         "WHERE streams.id = ?",
         (stream_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
+    )
     if row is None:
         raise StreamNotFound(stream_id)
     return _rows.stream(row)

@@ -85,36 +85,40 @@ class TranscriptMirror(SessionStore):
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         project_key, session_id, subpath = _parts(key)
-        async with self._db.reader.execute(
-            "SELECT 1 FROM transcript_files WHERE project_key = ? AND session_id = ? AND subpath = ?",
-            (project_key, session_id, subpath),
-        ) as cursor:
-            if await cursor.fetchone() is None:
+        # One snapshot: the file and its entries as one append left them.
+        async with self._db.snapshot() as db:
+            if (
+                await db.one(
+                    "SELECT 1 FROM transcript_files WHERE project_key = ? AND session_id = ? "
+                    "AND subpath = ?",
+                    (project_key, session_id, subpath),
+                )
+                is None
+            ):
                 return None
-        async with self._db.reader.execute(
-            "SELECT entry FROM transcript_entries WHERE project_key = ? AND session_id = ? AND subpath = ? "
-            "ORDER BY id",
-            (project_key, session_id, subpath),
-        ) as cursor:
-            rows = await cursor.fetchall()
+            rows = await db.all(
+                "SELECT entry FROM transcript_entries WHERE project_key = ? AND session_id = ? "
+                "AND subpath = ? ORDER BY id",
+                (project_key, session_id, subpath),
+            )
         return [_entry(row[0]) for row in rows]
 
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             "SELECT session_id, mtime FROM transcript_files WHERE project_key = ? AND subpath = ''",
             (project_key,),
-        ) as cursor:
-            return [{"session_id": row[0], "mtime": row[1]} for row in await cursor.fetchall()]
+        )
+        return [{"session_id": row[0], "mtime": row[1]} for row in rows]
 
     async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             "SELECT session_id, mtime, data FROM transcript_summaries WHERE project_key = ?",
             (project_key,),
-        ) as cursor:
-            return [
-                {"session_id": row[0], "mtime": row[1], "data": _rows.loads_object(row[2])}
-                for row in await cursor.fetchall()
-            ]
+        )
+        return [
+            {"session_id": row[0], "mtime": row[1], "data": _rows.loads_object(row[2])}
+            for row in rows
+        ]
 
     async def delete(self, key: SessionKey) -> None:
         project_key, session_id, subpath = _parts(key)
@@ -136,20 +140,20 @@ class TranscriptMirror(SessionStore):
                 )
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             "SELECT subpath FROM transcript_files WHERE project_key = ? AND session_id = ? AND subpath != '' "
             "ORDER BY subpath",
             (key["project_key"], key["session_id"]),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
     async def sessions_with_id(self, session_id: str) -> list[str]:
         """The project keys under which a Claude session id has a transcript."""
-        async with self._db.reader.execute(
+        rows = await self._db.all(
             "SELECT project_key FROM transcript_files WHERE session_id = ? AND subpath = ''",
             (session_id,),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        )
+        return [row[0] for row in rows]
 
 
 def _entry(text: str) -> SessionStoreEntry:
