@@ -1,6 +1,6 @@
 """Approval bench: from the parent's loopback_respond to the child's tool running.
 
-    /tmp/venv/bin/python bench/approval_bench.py
+    python bench/approval_bench.py
 
 A real MCP client drives ``session-tree serve`` (real ``claude`` children, a
 ``ScriptedModel`` on 127.0.0.1 without added latency). Each of 20 rounds: a

@@ -1,7 +1,7 @@
 """Soak: many sessions, turns, forks and approvals through one server, then account for everything.
 
-    /tmp/venv/bin/python bench/soak.py                          # the full soak: 20 sessions x 20 turns
-    /tmp/venv/bin/python bench/soak.py --sessions 5 --turns 5   # a quick run (under a minute)
+    python bench/soak.py                          # the full soak: 20 sessions x 20 turns
+    python bench/soak.py --sessions 5 --turns 5   # a quick run (under a minute)
 
 (from the repository root, in the development environment: ``pip install -e '.[test]'``).
 
@@ -61,7 +61,8 @@ failed poll is one too, retried so that the run goes on):
   head is its last completed turn's summary;
 - processes: every process seen under the server during the run (sampled every
   0.2 s by pid tree, with its start time so a reused pid is not mistaken) is gone
-  once the server has exited, and no ``claude`` descends from this process;
+  once the server has exited, and no ``claude`` descends from this process; no
+  sample saw more ``claude`` processes than ``SESSION_TREE_MAX_CHILDREN``;
 - memory: the server's RSS grows in the second half of the run (from the moment
   half the turns had ended to the end of the last) by at most ``--rss-growth``
   (default 25 %) of its RSS at mid-run. A steady server levels off after the
@@ -997,6 +998,12 @@ async def check_processes(soak: Soak, figures: Run) -> None:
         soak.problem(f"still running after the server exited: {line}")
     for line in figures.mine:
         soak.problem(f"claude still running under this process: {line}")
+    over = [count for count in soak.monitor.claude_counts if count > figures.max_children]
+    if over:
+        soak.problem(
+            f"{len(over)} samples saw more claude processes than the cap "
+            f"{figures.max_children} (at most {max(over)})"
+        )
 
 
 def check_db(soak: Soak, db: DbAccount) -> None:

@@ -1,6 +1,6 @@
 """Turn benchmarks: warm follow-up turns, event latency, poll round trip, child memory.
 
-    /tmp/venv/bin/python bench/turn_bench.py
+    python bench/turn_bench.py
 
 Everything is real except the model: a real MCP client (``mcp.client.stdio``)
 starts ``session-tree serve`` as a subprocess, whose children are the real

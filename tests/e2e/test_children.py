@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
 import anyio
+import psutil
 import pytest
 
-from session_tree.testing import ScriptedModel, text, transcript
+from session_tree.testing import ScriptedModel, server_error, text, transcript
 
-from .harness import Harness, claude_processes, eventually, first_delta_stored, serve
+from .harness import Harness, claude, claude_processes, eventually, first_delta_stored, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -103,3 +105,54 @@ async def test_the_cap_on_warm_children_evicts_the_idle_and_refuses_when_all_are
 
         reply = await harness.call("chat", name="a", prompt="room now")
         assert reply["status"] == "completed"
+
+
+async def test_a_failed_turns_child_counts_against_the_cap_until_it_has_exited(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    """The cap counts processes: a child taken out of the pool because its turn
+    failed still holds its place until it has exited."""
+    # A claude that takes half a second to exit once it is done, so the failed
+    # turn's child is certainly still there when the parent chats again.
+    wrapper = tmp_path / "slow-exit-claude"
+    wrapper.write_text(f'#!/bin/sh\n"{claude()}" "$@"\nstatus=$?\nsleep 0.5\nexit $status\n')
+    wrapper.chmod(0o755)
+
+    def children() -> int:
+        count = 0
+        for process in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                count += str(wrapper) in process.cmdline()
+        return count
+
+    env = {"SESSION_TREE_MAX_CHILDREN": "1", "SESSION_TREE_CLAUDE": str(wrapper)}
+    async with serve(tmp_path, model, env=env) as harness:
+        await harness.call("create", name="main")
+        model.push(text("fine"))
+        await harness.call("chat", name="main", prompt="q1")
+        most = 0
+        done = threading.Event()
+
+        def count_children() -> None:
+            nonlocal most
+            while not done.is_set():
+                most = max(most, children())
+                done.wait(0.005)  # a sampling interval, not a wait for anything
+
+        sampler = threading.Thread(target=count_children)
+        sampler.start()
+        try:
+            model.push(server_error())
+            started = await harness.call("chat_async", name="main", prompt="q2")
+            # The parent chats again as soon as the poll shows the turn ended,
+            # which is while the failed turn's child is still exiting.
+            ended = await harness.poll_to_end(started["id"])
+            model.push(text("again"))
+            reply = await harness.call("chat", name="main", prompt="q3")
+        finally:
+            done.set()
+            sampler.join(timeout=10)
+        assert ended[-1]["kind"] == "turn_end"
+        assert ended[-1]["data"].get("error")
+        assert reply["text"] == "again"
+        assert most == 1

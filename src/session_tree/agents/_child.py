@@ -35,7 +35,7 @@ class Turn:
     messages: MemoryObjectSendStream[Message | BaseException]
 
 
-@dataclass
+@dataclass(eq=False)  # one process each: compared and hashed by identity
 class Child:
     """A warm Claude Code process for one session."""
 

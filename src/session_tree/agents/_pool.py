@@ -10,7 +10,7 @@ from anyio.abc import TaskGroup
 from claude_agent_sdk import ClaudeAgentOptions
 
 from ..errors import CapacityExceeded
-from ._child import Child
+from ._child import CLOSE_TIMEOUT_S, Child
 
 log = logging.getLogger("session_tree.child")
 
@@ -23,6 +23,9 @@ class ChildPool:
         self.max_warm = max_warm
         self.idle_timeout_s = idle_timeout_s
         self._children: dict[str, Child] = {}
+        # Taken out of the pool (their turn failed) but not yet exited: still
+        # processes, so they count against the cap until they have gone.
+        self._leaving: set[Child] = set()
         self._temporary = itertools.count()
         self._lock = anyio.Lock()
 
@@ -79,6 +82,8 @@ class ChildPool:
         up any more; whoever calls this stops it with ``retire``."""
         if self._children.get(child.key) is child:
             del self._children[child.key]
+        if not child.closed.is_set():
+            self._leaving.add(child)
 
     async def retire(self, child: Child) -> None:
         """Close this child (not whichever child its key has by now)."""
@@ -94,15 +99,23 @@ class ChildPool:
                     tg.start_soon(child.stop)
 
     async def _make_room(self) -> None:
-        live = self._live()
-        if len(live) < self.max_warm:
-            return
-        idle = sorted((c for c in live if not c.busy), key=lambda c: c.last_used)
-        if not idle:
-            raise self._full()
-        victim = idle[0]
-        self._children.pop(victim.key, None)
-        await victim.stop()
+        while True:
+            live = self._live()
+            leaving = [c for c in self._leaving if not c.closed.is_set()]
+            if len(live) + len(leaving) < self.max_warm:
+                return
+            idle = sorted((c for c in live if not c.busy), key=lambda c: c.last_used)
+            if idle:
+                victim = idle[0]
+                self._children.pop(victim.key, None)
+                await victim.stop()
+            elif leaving:
+                # Whoever forgot it is stopping it; stop() itself is bounded.
+                with anyio.move_on_after(CLOSE_TIMEOUT_S + 2):
+                    await leaving[0].closed.wait()
+                self._leaving.discard(leaving[0])
+            else:
+                raise self._full()
 
     def _full(self) -> CapacityExceeded:
         return CapacityExceeded(
@@ -122,3 +135,4 @@ class ChildPool:
         finally:
             if self._children.get(child.key) is child:
                 del self._children[child.key]
+            self._leaving.discard(child)
