@@ -80,6 +80,7 @@ shutdown time, and the paths of the work directory and the server log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import json
 import os
@@ -341,6 +342,9 @@ class Monitor:
     claude_path: str
     rss: list[tuple[float, int]] = field(default_factory=list)
     claude_counts: list[int] = field(default_factory=list)
+    # Each sample with more claude processes than the cap: who they were.
+    over_cap: list[list[str]] = field(default_factory=list)
+    cap: int = 0
     seen: dict[int, ProcessSeen] = field(default_factory=dict)
 
     def sample(self) -> None:
@@ -352,6 +356,7 @@ class Monitor:
             return  # the server is gone: shutting down
         self.rss.append((time.monotonic(), rss))
         claude = 0
+        found: list[str] = []
         for process in below:
             try:
                 pid, created = int(process.pid), float(process.create_time())
@@ -362,10 +367,18 @@ class Monitor:
             except psutil.Error:
                 continue
             claude += is_claude
+            if is_claude:
+                with contextlib.suppress(psutil.Error):
+                    found.append(
+                        f"pid {pid} (parent {process.ppid()}, {time.time() - created:.2f} s old): "
+                        f"{command[:100]}"
+                    )
             known = self.seen.get(pid)
             if known is None or known.create_time != created or (is_claude and not known.claude):
                 self.seen[pid] = ProcessSeen(created, is_claude, command)
         self.claude_counts.append(claude)
+        if self.cap and claude > self.cap:
+            self.over_cap.append(found)
 
     def rss_now(self) -> int:
         return int(psutil.Process(self.server_pid).memory_info().rss)
@@ -946,7 +959,7 @@ async def drive(args: argparse.Namespace, work: Path, figures: Run) -> Soak:
             async with serve(
                 work, model, max_children=figures.max_children, log_level=args.log_level
             ) as server:
-                monitor = Monitor(server.pid, claude_path)
+                monitor = Monitor(server.pid, claude_path, cap=figures.max_children)
                 soak = Soak(
                     server=server,
                     model=model,
@@ -1002,7 +1015,8 @@ async def check_processes(soak: Soak, figures: Run) -> None:
     if over:
         soak.problem(
             f"{len(over)} samples saw more claude processes than the cap "
-            f"{figures.max_children} (at most {max(over)})"
+            f"{figures.max_children} (at most {max(over)}; server pid {soak.monitor.server_pid}); "
+            f"the first: {soak.monitor.over_cap[:1]}"
         )
 
 

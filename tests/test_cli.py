@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from session_tree.cli._drawing import draw_tree
@@ -188,3 +191,74 @@ async def test_export_then_import_gives_the_same_branch(database: Path, tmp_path
     assert json.loads(copy.stdout) == json.loads(original.stdout)
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` unwritable even for root (who ignores file modes): immutable."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"running as root, and chattr +i is refused here: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+async def test_a_database_it_cannot_write_is_read_but_not_served(
+    database: Path, tmp_path: Path
+) -> None:
+    before = await anyio.Path(database).read_bytes()
+    transcript = tmp_path / "t.jsonl"
+    assert run("--db", str(database), "export", "main", "-o", str(transcript)).returncode == 0
+
+    with read_only(database):
+        listed = run("--db", str(database), "ls")
+        rendered = run("--db", str(database), "render", "main")
+        served = run("--db", str(database), "serve")
+        imported = run("--db", str(database), "import", str(transcript))
+        doctored = run("--db", str(database), "doctor")
+
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["alt", "main"]
+    assert rendered.stdout.strip() == "## user\nq1\n\n## assistant\na1"
+    assert served.returncode == 1
+    assert served.stdout == ""
+    assert served.stderr.splitlines() == [
+        f"session-tree serve: Cannot write to {database} (attempt to write a readonly "
+        "database). session-tree writes every turn to it: make the file and its directory "
+        "writable (or free disk space), or point --db (or SESSION_TREE_DB) at a file it can "
+        "write."
+    ]
+    assert imported.returncode == 1
+    assert f"Cannot write to {database}" in imported.stderr
+    assert "Traceback" not in imported.stderr
+    assert f"FAIL  database: Cannot write to {database}" in doctored.stdout
+    # Nothing was written, and the file is whole and usable again.
+    assert await anyio.Path(database).read_bytes() == before
+    async with Store.open(database) as store:
+        assert await store.sessions.names() == ["alt", "main"]
+        row = await store.db.one("PRAGMA integrity_check")
+        assert row is not None
+        assert row[0] == "ok"
+
+
+def test_serve_refuses_a_file_that_is_not_its_database_in_one_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+
+    served = run("--db", str(notes), "serve")
+
+    assert served.returncode == 1
+    assert served.stderr.splitlines() == [
+        f"session-tree serve: {notes} is not a session-tree database (file is not a database). "
+        "Point --db (or SESSION_TREE_DB) at a new file or an existing session-tree database."
+    ]
+    assert notes.read_text() == "my notes\n"

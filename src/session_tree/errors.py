@@ -170,12 +170,16 @@ class SchemaTooNew(DatabaseError):
 
 
 class DatabaseUnwritable(DatabaseError):
-    def __init__(self, path: str, detail: str) -> None:
+    def __init__(self, path: str, detail: str, *, opening: bool = False) -> None:
         self.path = path
-        super().__init__(
-            f"Cannot write to {path} ({detail}). Nothing was stored by this call; "
-            "free disk space or fix the file's permissions, then retry."
+        fix = (
+            "session-tree writes every turn to it: make the file and its directory writable "
+            "(or free disk space), or point --db (or SESSION_TREE_DB) at a file it can write."
+            if opening
+            else "Nothing was stored by this call; free disk space or fix the file's "
+            "permissions, then retry."
         )
+        super().__init__(f"Cannot write to {path} ({detail}). {fix}")
 
 
 class ChildError(SessionTreeError):

@@ -85,7 +85,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings.from_env(db_path=getattr(args, "db", None))
     if args.command in (None, "serve"):
         clean_environment()
-        anyio.run(_serve, settings, backend="asyncio")
+        try:
+            anyio.run(_serve, settings, backend="asyncio")
+        except BaseException as exc:
+            # Found at start-up (the database cannot be used): one line saying what
+            # to do, which the MCP client shows as the server's log, not a traceback.
+            reason = _startup_error(exc)
+            if reason is None:
+                raise
+            sys.stderr.write(f"session-tree serve: {reason}\n")
+            sys.exit(1)
         return
     if args.command == "demo":
         clean_environment()
@@ -97,6 +106,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     _say(output)
     sys.exit(status)
+
+
+def _startup_error(exc: BaseException) -> SessionTreeError | None:
+    """The SessionTreeError that ended the server, however deep in task groups."""
+    if isinstance(exc, SessionTreeError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return _startup_error(exc.exceptions[0])
+    return None
 
 
 def _say(line: str) -> None:
@@ -115,7 +133,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
     if not settings.db_path.exists():
         # Reading must not create a database where none was.
         return f"No database at {settings.db_path} yet: nothing to show.", 0
-    async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
+    # Reading only: a database this user cannot write can still be read.
+    async with Store.open(settings.db_path, check_writable=False) as store:
         if args.command == "ls":
             return await ls(store), 0
         if args.command == "show":

@@ -48,19 +48,40 @@ class Store:
 
     @classmethod
     async def connect(
-        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        max_mb: float = 0,
+        check_writable: bool = True,
     ) -> Store:
         """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
-        ``max_mb`` caps the file's size (0: no cap); a write past it fails as on a full disk."""
-        return cls(await Database.open(path, synchronous=synchronous, max_mb=max_mb))
+
+        ``max_mb`` caps the file's size (0: no cap); a write past it fails as on a
+        full disk. ``check_writable=False`` opens an up-to-date file without writing
+        to it (for reading a database one cannot write); otherwise a file that
+        cannot be written is refused here with :class:`DatabaseUnwritable`.
+        """
+        return cls(
+            await Database.open(
+                path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
+            )
+        )
 
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        max_mb: float = 0,
+        check_writable: bool = True,
     ) -> AsyncIterator[Store]:
         """Open the database for the length of an ``async with`` block."""
-        store = await cls.connect(path, synchronous=synchronous, max_mb=max_mb)
+        store = await cls.connect(
+            path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
+        )
         try:
             yield store
         finally:

@@ -95,13 +95,18 @@ class Database:
 
     @classmethod
     async def open(
-        cls, path: str | Path, *, synchronous: Synchronous = "NORMAL", max_mb: float = 0
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        max_mb: float = 0,
+        check_writable: bool = True,
     ) -> Database:
         path = str(path)
         writer = await _connect(path)
         try:
             await _configure(writer, path, synchronous)
-            await _migrate(writer, path)
+            await _migrate(writer, path, check_writable=check_writable)
             if max_mb > 0:
                 await _cap_size(writer, max_mb)
             reader = await _connect(path)
@@ -186,10 +191,13 @@ class Database:
                 await committed.wait()
 
     def _unwritable(self, exc: sqlite3.Error) -> DatabaseUnwritable | sqlite3.Error:
-        message = str(exc)
-        if "readonly" in message or "disk" in message or "full" in message:
-            return DatabaseUnwritable(self.path, message)
-        return exc
+        return DatabaseUnwritable(self.path, str(exc)) if _is_unwritable(exc) else exc
+
+
+def _is_unwritable(exc: sqlite3.Error) -> bool:
+    """SQLITE_READONLY, SQLITE_FULL and disk I/O errors: the file, not the statement."""
+    message = str(exc)
+    return "readonly" in message or "disk" in message or "full" in message
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -226,37 +234,59 @@ async def _cap_size(conn: aiosqlite.Connection, max_mb: float) -> None:
     await conn.execute(f"PRAGMA max_page_count = {max(1, int(max_mb * 1024 * 1024 // page_size))}")
 
 
-async def _migrate(conn: aiosqlite.Connection, path: str) -> None:
+async def _migrate(conn: aiosqlite.Connection, path: str, *, check_writable: bool) -> None:
+    """Apply the migrations the file lacks, all in one transaction.
+
+    A file that is up to date is only read, so the reading commands work on a
+    database they cannot write; with ``check_writable`` the version stamp is
+    written anyway, so a file the server could never write fails here, at once,
+    rather than on the first turn.
+    """
     try:
         await conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise DatabaseUnwritable(path, str(exc)) from exc
+        raise DatabaseUnwritable(path, str(exc), opening=True) from exc
     try:
         await _check_identity(conn, path)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        async with conn.execute("SELECT name FROM migrations") as cursor:
-            applied = {row[0] for row in await cursor.fetchall()}
-        known = {name for name, _ in MIGRATIONS}
-        unknown = sorted(applied - known)
+        applied = await _applied_migrations(conn)
+        unknown = sorted(applied - {name for name, _ in MIGRATIONS})
         if unknown:
             raise SchemaTooNew(path, unknown[-1])
-        for name, sql in MIGRATIONS:
-            if name in applied:
-                continue
-            for statement in _statements(sql):
-                await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now())
-            )
-        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        await conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        pending = [(name, sql) for name, sql in MIGRATIONS if name not in applied]
+        if pending or check_writable:
+            try:
+                await _apply(conn, pending)
+            except sqlite3.OperationalError as exc:
+                if not _is_unwritable(exc):
+                    raise
+                raise DatabaseUnwritable(path, str(exc), opening=True) from exc
         await conn.execute("COMMIT")
     except BaseException:
         with anyio.CancelScope(shield=True):
             await conn.execute("ROLLBACK")
         raise
+
+
+async def _applied_migrations(conn: aiosqlite.Connection) -> set[str]:
+    async with conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+    ) as cursor:
+        if await cursor.fetchone() is None:
+            return set()
+    async with conn.execute("SELECT name FROM migrations") as cursor:
+        return {row[0] for row in await cursor.fetchall()}
+
+
+async def _apply(conn: aiosqlite.Connection, pending: list[tuple[str, str]]) -> None:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    for name, sql in pending:
+        for statement in _statements(sql):
+            await conn.execute(statement)
+        await conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now()))
+    await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    await conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
 
 async def _check_identity(conn: aiosqlite.Connection, path: str) -> None:
