@@ -62,7 +62,9 @@ failed poll is one too, retried so that the run goes on):
 - processes: every process seen under the server during the run (sampled every
   0.2 s by pid tree, with its start time so a reused pid is not mistaken) is gone
   once the server has exited, and no ``claude`` descends from this process; no
-  sample saw more ``claude`` processes than ``SESSION_TREE_MAX_CHILDREN``;
+  sample saw more ``claude`` children of the server than
+  ``SESSION_TREE_MAX_CHILDREN`` (a claude's own claude, its embedded ripgrep, is
+  not one of them);
 - memory: the server's RSS grows in the second half of the run (from the moment
   half the turns had ended to the end of the last) by at most ``--rss-growth``
   (default 25 %) of its RSS at mid-run. A steady server levels off after the
@@ -80,7 +82,6 @@ shutdown time, and the paths of the work directory and the server log.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import enum
 import json
 import os
@@ -334,6 +335,9 @@ class ProcessSeen:
     create_time: float
     claude: bool
     command: str
+    # Started by the server itself (a warm child), not by one of its children:
+    # Claude Code runs its embedded ripgrep as its own binary, a claude grandchild.
+    child: bool = False
 
 
 @dataclass
@@ -341,8 +345,9 @@ class Monitor:
     server_pid: int
     claude_path: str
     rss: list[tuple[float, int]] = field(default_factory=list)
+    # Per sample: the server's claude children (what the cap bounds).
     claude_counts: list[int] = field(default_factory=list)
-    # Each sample with more claude processes than the cap: who they were.
+    # Each sample with more of them than the cap: who they were.
     over_cap: list[list[str]] = field(default_factory=list)
     cap: int = 0
     seen: dict[int, ProcessSeen] = field(default_factory=dict)
@@ -363,19 +368,16 @@ class Monitor:
                 if process.status() == psutil.STATUS_ZOMBIE:
                     continue
                 is_claude = is_claude_process(process, self.claude_path)
+                is_child = is_claude and process.ppid() == self.server_pid
                 command = " ".join(process.cmdline())[:160]
             except psutil.Error:
                 continue
-            claude += is_claude
-            if is_claude:
-                with contextlib.suppress(psutil.Error):
-                    found.append(
-                        f"pid {pid} (parent {process.ppid()}, {time.time() - created:.2f} s old): "
-                        f"{command[:100]}"
-                    )
+            claude += is_child
+            if is_child:
+                found.append(f"pid {pid} ({time.time() - created:.2f} s old): {command[:100]}")
             known = self.seen.get(pid)
             if known is None or known.create_time != created or (is_claude and not known.claude):
-                self.seen[pid] = ProcessSeen(created, is_claude, command)
+                self.seen[pid] = ProcessSeen(created, is_claude, command, is_child)
         self.claude_counts.append(claude)
         if self.cap and claude > self.cap:
             self.over_cap.append(found)
@@ -1014,7 +1016,7 @@ async def check_processes(soak: Soak, figures: Run) -> None:
     over = [count for count in soak.monitor.claude_counts if count > figures.max_children]
     if over:
         soak.problem(
-            f"{len(over)} samples saw more claude processes than the cap "
+            f"{len(over)} samples saw more claude children than the cap "
             f"{figures.max_children} (at most {max(over)}; server pid {soak.monitor.server_pid}); "
             f"the first: {soak.monitor.over_cap[:1]}"
         )
@@ -1106,10 +1108,12 @@ def report(soak: Soak, figures: Run, db: DbAccount, args: argparse.Namespace) ->
     cap = figures.max_children
     left_claude = sum("(claude)" in a for a in figures.alive) + len(figures.mine)
     print(
-        f"claude processes: peak {max(monitor.claude_counts, default=0)} (cap {cap}; "
+        f"claude children: peak {max(monitor.claude_counts, default=0)} (cap {cap}; "
         f"{sum(c > cap for c in monitor.claude_counts)} of {len(monitor.claude_counts)} samples "
-        f"above it), started {sum(s.claude for s in monitor.seen.values())} for "
-        f"{len(soak.turns)} turns, left at the end {left_claude}; other processes left "
+        f"above it), started {sum(s.child for s in monitor.seen.values())} for "
+        f"{len(soak.turns)} turns (and {sum(s.claude and not s.child for s in monitor.seen.values())}"
+        f" claude run by claude, such as its embedded ripgrep), left at the end {left_claude}; "
+        f"other processes left "
         f"{len(figures.alive) + len(figures.mine) - left_claude}"
     )
     print(

@@ -3,6 +3,7 @@ are the real ``claude`` binary, pointed at a scripted model on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -63,6 +64,18 @@ class Harness:
             except psutil.Error:
                 continue
         raise AssertionError(f"no server process for {self.db_path}")
+
+    def claude_children(self) -> list[psutil.Process]:
+        """The server's own claude children (its warm children), without the claude
+        processes they start themselves: Claude Code runs its embedded ripgrep as its
+        own binary, now and then, for a moment."""
+        server = self.server_process().pid
+        found = []
+        for process in claude_processes():
+            with contextlib.suppress(psutil.Error):
+                if process.ppid() == server:
+                    found.append(process)
+        return found
 
     def server_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]

@@ -28,7 +28,7 @@ from mcp_types import CallToolResult, TextContent
 
 from session_tree.testing import ScriptedModel, text
 
-from .harness import Harness, claude_processes, serve
+from .harness import Harness, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -631,7 +631,7 @@ async def state(harness: Harness) -> dict[str, Any]:
     return {
         "db": db_snapshot(harness.db_path),
         "list": (await harness.call("list"))["result"],
-        "claude": sorted(p.pid for p in claude_processes()),
+        "claude": sorted(p.pid for p in harness.claude_children()),
     }
 
 

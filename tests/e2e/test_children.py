@@ -87,7 +87,7 @@ async def test_the_cap_on_warm_children_evicts_the_idle_and_refuses_when_all_are
         await harness.call("chat", name="b", prompt="hi b")
         warm = {s["session"]["name"]: s["warm"] for s in (await harness.call("list"))["result"]}
         assert warm == {"a": False, "b": True}
-        assert len(claude_processes()) == 1
+        assert len(harness.claude_children()) == 1
 
         gate = threading.Event()
         model.push(text("slow ", "turn", gate=gate, gate_after_deltas=1))
@@ -118,9 +118,10 @@ async def test_a_failed_turns_child_counts_against_the_cap_until_it_has_exited(
     wrapper.write_text(f'#!/bin/sh\n"{claude()}" "$@"\nstatus=$?\nsleep 0.5\nexit $status\n')
     wrapper.chmod(0o755)
 
-    def children() -> int:
+    def children(server: int) -> int:
+        # The server's own children only: the wrapper's shell forks before it runs claude.
         count = 0
-        for process in psutil.Process().children(recursive=True):
+        for process in psutil.Process(server).children():
             with contextlib.suppress(psutil.Error):
                 count += str(wrapper) in process.cmdline()
         return count
@@ -132,11 +133,12 @@ async def test_a_failed_turns_child_counts_against_the_cap_until_it_has_exited(
         await harness.call("chat", name="main", prompt="q1")
         most = 0
         done = threading.Event()
+        server = harness.server_process().pid
 
         def count_children() -> None:
             nonlocal most
             while not done.is_set():
-                most = max(most, children())
+                most = max(most, children(server))
                 done.wait(0.005)  # a sampling interval, not a wait for anything
 
         sampler = threading.Thread(target=count_children)

@@ -225,3 +225,38 @@ async def test_a_full_database_is_a_clear_error_and_loses_nothing(
     model.push(text("room again"))
     async with serve(tmp_path, model) as harness:
         assert (await harness.call("chat", name="main", prompt="q2"))["text"] == "room again"
+
+
+async def test_a_disk_that_fills_mid_turn_fails_the_turn_and_keeps_what_was_stored(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    async with serve(tmp_path, model) as harness:
+        before = await _first_turn(harness, model)
+    size_mb = harness.db_path.stat().st_size / 2**20
+    # Room for the turn's start and a little of its reply, not for 400 KB of it.
+    cap = {"SESSION_TREE_MAX_DB_MB": f"{size_mb + 0.05:.3f}"}
+    async with serve(tmp_path, model, env=cap) as harness:
+        model.push(text(*["y" * 1000] * 400))
+        failed = await harness.call("chat", name="main", prompt="q2")
+        events = await harness.poll_to_end(failed["stream_id"])
+        session = await harness.call("get", name="main")
+        model.push(text("fits"))
+        after = await harness.call("chat", name="main", prompt="q3")
+
+    assert failed["status"] == "failed"
+    assert "database or disk is full" in failed["error"]
+    assert "free disk space" in failed["error"]
+    assert failed["head_id"] == before["head_id"]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert events[0]["kind"] == "turn_start"
+    assert events[-1] == {**events[-1], "kind": "error", "data": {"message": failed["error"]}}
+    assert session["session"]["status"] == "idle"
+    # A turn that fits goes on from the last good head, without the failed one.
+    assert after["text"] == "fits"
+    assert _last_conversation(model) == [
+        ("user", ["q1"]),
+        ("assistant", ["fine"]),
+        ("user", ["q3"]),
+    ]
+    with closing(sqlite3.connect(harness.db_path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
