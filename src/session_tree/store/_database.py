@@ -163,7 +163,11 @@ class Database:
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Reads]:
-        """Several queries that all see the same committed state."""
+        """Several queries that all see the same committed state.
+
+        Query through the yielded ``Reads`` only: it holds the read lock, so a
+        ``Database.all`` / ``one`` inside the block would wait for itself.
+        """
         async with self._read_lock:
             await self._reader.execute("BEGIN")
             try:
