@@ -105,7 +105,6 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, TextContent
 
-from session_tree.agents import claude_binary
 from session_tree.testing import (
     RecordedRequest,
     Reply,
@@ -117,6 +116,7 @@ from session_tree.testing import (
     tool_use,
     transcript,
 )
+from turn_bench import claude, quantile
 
 MIB = 1024 * 1024
 SAMPLE_EVERY_S = 0.2
@@ -198,15 +198,6 @@ def respond(request: RecordedRequest) -> Reply | None:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def quantile(samples: Sequence[float], q: float) -> float:
-    """The q-quantile (0 < q < 1) by linear interpolation between closest ranks."""
-    ordered = sorted(samples)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def latency_row(label: str, samples: Sequence[float]) -> str:
@@ -879,14 +870,6 @@ def log_findings(log_path: Path) -> tuple[int, list[str]]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def resolved_claude() -> str:
-    """The real path of the binary the server's children run (it inherits this environment)."""
-    binary = claude_binary()
-    if binary is None:
-        raise SystemExit("no claude binary: install claude-agent-sdk with its bundled CLI")
-    return os.path.realpath(binary)
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="session-tree soak: see the module docstring")
     parser.add_argument("--sessions", type=int, default=20)
@@ -954,7 +937,8 @@ class Run:
 
 async def drive(args: argparse.Namespace, work: Path, figures: Run) -> Soak:
     """Start the model and the server, run the warm-up and every session, stop the server."""
-    claude_path = resolved_claude()
+    # The real path: the monitor knows a claude process by its executable.
+    claude_path = str(await anyio.Path(claude()).resolve())
     stop_approver, stop_monitor = anyio.Event(), anyio.Event()
     with ScriptedModel(responder=respond, latency_s=args.latency_ms / 1000) as model:
         async with anyio.create_task_group() as sampling:
