@@ -232,6 +232,10 @@ async def test_a_disk_that_fills_mid_turn_fails_the_turn_and_keeps_what_was_stor
 ) -> None:
     async with serve(tmp_path, model) as harness:
         before = await _first_turn(harness, model)
+        # Something to delete later, to free room as a user would.
+        await harness.call("create", name="ballast")
+        model.push(text(*["b" * 1000] * 100))
+        await harness.call("chat", name="ballast", prompt="fill")
     size_mb = harness.db_path.stat().st_size / 2**20
     # Room for the turn's start and a little of its reply, not for 400 KB of it.
     cap = {"SESSION_TREE_MAX_DB_MB": f"{size_mb + 0.05:.3f}"}
@@ -240,6 +244,8 @@ async def test_a_disk_that_fills_mid_turn_fails_the_turn_and_keeps_what_was_stor
         failed = await harness.call("chat", name="main", prompt="q2")
         events = await harness.poll_to_end(failed["stream_id"])
         session = await harness.call("get", name="main")
+        # How much of the failed reply was stored first varies: free room for sure.
+        await harness.call("delete", name="ballast")
         model.push(text("fits"))
         after = await harness.call("chat", name="main", prompt="q3")
 
@@ -251,7 +257,7 @@ async def test_a_disk_that_fills_mid_turn_fails_the_turn_and_keeps_what_was_stor
     assert events[0]["kind"] == "turn_start"
     assert events[-1] == {**events[-1], "kind": "error", "data": {"message": failed["error"]}}
     assert session["session"]["status"] == "idle"
-    # A turn that fits goes on from the last good head, without the failed one.
+    # Once there is room, the next turn goes on from the last good head, without the failed one.
     assert after["text"] == "fits"
     assert _last_conversation(model) == [
         ("user", ["q1"]),
