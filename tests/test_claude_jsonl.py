@@ -13,15 +13,15 @@ import pytest
 from claude_agent_sdk import project_key_for_directory
 from claude_agent_sdk.types import SessionKey
 
-from session_tree.claude_jsonl import (
+from session_tree.errors import BadTranscript, InvalidArgument, SessionExists
+from session_tree.models import NewNode, Node, NodeKind, SessionConfig
+from session_tree.service import (
     Export,
     export_branch,
     import_transcript,
     project_dir_name,
+    render,
 )
-from session_tree.errors import BadTranscript, InvalidArgument, SessionExists
-from session_tree.models import NewNode, Node, NodeKind, SessionConfig
-from session_tree.service import render
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,9 @@ import anyio
 import pytest
 
 from session_tree.cli._drawing import draw_tree
+from session_tree.errors import InvalidArgument
 from session_tree.models import NewNode, NodeKind, TreeNode, TreeView
+from session_tree.service import NodeNotInTree, open_library
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -118,6 +120,68 @@ async def test_an_unknown_session_or_node_is_a_clear_error(database: Path) -> No
     assert missing.stdout == ""
     assert elsewhere.returncode == 1
     assert "999" in elsewhere.stderr
+
+
+async def test_render_at_a_node_of_another_tree_says_how_to_see_the_nodes(
+    database: Path,
+) -> None:
+    async with Store.open(database) as store:
+        other = await store.sessions.create("other")
+
+    elsewhere = run("--db", str(database), "render", "main", "--at", str(other.head_id))
+
+    assert elsewhere.returncode == 1
+    assert elsewhere.stderr.splitlines() == [
+        f"session-tree render: Node {other.head_id} is not in the tree of session 'main'; "
+        "see: session-tree tree main"
+    ]
+    assert elsewhere.stdout == ""
+
+
+async def test_the_library_renders_a_branch_from_an_ancestor_and_refuses_another_tree(
+    database: Path,
+) -> None:
+    async with Store.open(database) as store:
+        main = await store.sessions.get("main")
+        answer = (await store.nodes.path(main.head_id))[-1]
+        other = await store.sessions.create("other")
+
+    async with open_library(database, writable=False) as library:
+        whole = await library.render("main")
+        tail = await library.render("main", start=answer.id)
+        alt = await library.render("alt")
+        with pytest.raises(NodeNotInTree) as refused:
+            await library.render("main", at=other.head_id)
+
+    assert [(m.role, m.content) for m in whole] == [
+        ("user", [{"type": "text", "text": "q1"}]),
+        ("assistant", [{"type": "text", "text": "a1"}]),
+    ]
+    assert [m.role for m in tail] == ["assistant"]
+    assert [m.role for m in alt] == ["user"]
+    assert isinstance(refused.value, InvalidArgument)
+    assert (refused.value.node_id, refused.value.session) == (other.head_id, "main")
+    assert str(refused.value) == (
+        f"Node {other.head_id} is not in the tree of session 'main'; call tree to see its nodes."
+    )
+
+
+@pytest.mark.parametrize("command", ["ls", "serve", "doctor"])
+def test_a_bad_setting_is_one_line_on_stderr_and_exit_2(tmp_path: Path, command: str) -> None:
+    env = os.environ | {
+        "SESSION_TREE_DB": str(tmp_path / "s.db"),
+        "SESSION_TREE_MAX_CHILDREN": "lots",
+    }
+
+    result = run(command, env=env)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "session-tree: Bad setting SESSION_TREE_MAX_CHILDREN='lots': it must be "
+    )
+    assert not (tmp_path / "s.db").exists()
 
 
 def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:

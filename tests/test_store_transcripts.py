@@ -11,6 +11,7 @@ import pytest
 from claude_agent_sdk.testing import run_session_store_conformance
 from claude_agent_sdk.types import SessionStore
 
+from session_tree.agents import MirrorSessionStore
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +30,7 @@ async def test_session_store_conformance_with_every_optional_method(
 
     async def fresh() -> SessionStore:
         store = await exit_stack.enter_async_context(Store.open(tmp_path / f"{next(counter)}.db"))
-        return store.transcripts
+        return MirrorSessionStore(store.transcripts)
 
     await run_session_store_conformance(fresh, skip_optional=frozenset())
     assert next(counter) > 10  # one fresh store per contract: the suite really ran

@@ -9,7 +9,7 @@ from claude_agent_sdk import AssistantMessage, TextBlock, ToolUseBlock
 from claude_agent_sdk.types import Message, StreamEvent
 
 from session_tree.models import NodeKind
-from session_tree.service._translate import translate
+from session_tree.agents._translate import translate
 
 
 @dataclass

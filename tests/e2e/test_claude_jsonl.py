@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from session_tree.claude_jsonl import export_branch, import_transcript, project_dir_name
 from session_tree.models import NodeKind
+from session_tree.service import export_branch, import_transcript, project_dir_name
 from session_tree.store import Store
 from session_tree.testing import (
     ScriptedModel,

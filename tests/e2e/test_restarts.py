@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from session_tree.agents import PARENT_WATCH_VAR
 from session_tree.testing import ScriptedModel, text, transcript
 
 from .harness import claude_processes, eventually, first_delta_stored, serve
@@ -15,13 +16,16 @@ from .harness import claude_processes, eventually, first_delta_stored, serve
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 
+# Linux ties a child to its server in the kernel; elsewhere the launcher watches
+# its parent. The second way is forced here so that it is tested where CI runs.
+@pytest.mark.parametrize("guard", [{}, {PARENT_WATCH_VAR: "1"}], ids=["pdeathsig", "parent-watch"])
 async def test_a_server_killed_mid_turn_loses_nothing_and_leaves_no_child(
-    tmp_path: Path, model: ScriptedModel
+    tmp_path: Path, model: ScriptedModel, guard: dict[str, str]
 ) -> None:
     gate = threading.Event()
     model.push(text("a1"), text("partial ", "never sent", gate=gate, gate_after_deltas=1))
     try:
-        async with serve(tmp_path, model) as first:
+        async with serve(tmp_path, model, env=guard) as first:
             await first.call("create", name="main")
             await first.call("chat", name="main", prompt="q1")
             stream_id = (await first.call("chat_async", name="main", prompt="q2"))["id"]

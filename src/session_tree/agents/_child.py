@@ -2,8 +2,8 @@
 
 The SDK client must be entered and left in the same task (it owns a task
 group), so each child is an actor: a task that holds the client open and takes
-turns from a channel. A turn's messages come back through a channel of their
-own; closing that channel ends the turn for the reader.
+turns from a channel. A turn's items come back through a channel of their own;
+closing that channel ends the turn for the reader.
 """
 
 from __future__ import annotations
@@ -13,26 +13,50 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import anyio
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
-from claude_agent_sdk.types import Message
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
-from ..errors import ChildExited, ChildUnavailable
+from ..errors import ChildExited, ChildUnavailable, InvalidTransition
+from ._items import Item, Result
+from ._translate import translate
 
 log = logging.getLogger("session_tree.child")
 
 CLOSE_TIMEOUT_S = 10.0
+# How long an interrupt may take before the child counts as unresponsive: a
+# stopped or wedged claude never answers the control request.
+INTERRUPT_TIMEOUT_S = 3.0
 # Lines of a child's stderr kept to explain why it failed to start or stopped.
 STDERR_TAIL_LINES = 20
 
 
+class ChildState(StrEnum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    CLOSED = "closed"
+
+
+_MOVES: dict[ChildState, frozenset[ChildState]] = {
+    ChildState.STARTING: frozenset({ChildState.IDLE, ChildState.CLOSED}),
+    ChildState.IDLE: frozenset({ChildState.BUSY, ChildState.CLOSED}),
+    ChildState.BUSY: frozenset({ChildState.IDLE, ChildState.CLOSED}),
+    ChildState.CLOSED: frozenset(),
+}
+
+TurnItems = MemoryObjectReceiveStream[Item | BaseException]
+"""A turn's items as the child yields them; an exception ends the turn."""
+
+
 @dataclass
-class Turn:
+class _Turn:
     prompt: str
-    messages: MemoryObjectSendStream[Message | BaseException]
+    ephemeral: bool
+    items: MemoryObjectSendStream[Item | BaseException]
 
 
 @dataclass(eq=False)  # one process each: compared and hashed by identity
@@ -42,24 +66,30 @@ class Child:
     key: str
     options: ClaudeAgentOptions
     idle_timeout_s: float
-    busy: bool = False
+    state: ChildState = ChildState.STARTING
     last_used: float = 0.0
     claude_session_id: str | None = None
     # The node the child's conversation ends at; a session reuses the warm
     # child only while its head is still this node.
     head_node_id: int | None = None
-    started: bool = False
-    # Started under a session policy that has changed since: no turn reuses it.
-    stale: bool = False
     closed: anyio.Event = field(default_factory=anyio.Event)
-    _turns: tuple[MemoryObjectSendStream[Turn], MemoryObjectReceiveStream[Turn]] = field(
-        default_factory=lambda: anyio.create_memory_object_stream[Turn](1)
+    _turns: tuple[MemoryObjectSendStream[_Turn], MemoryObjectReceiveStream[_Turn]] = field(
+        default_factory=lambda: anyio.create_memory_object_stream[_Turn](1)
     )
     _client: ClaudeSDKClient | None = None
     _stop: anyio.Event = field(default_factory=anyio.Event)
     _stderr: collections.deque[str] = field(
         default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_LINES)
     )
+
+    @property
+    def busy(self) -> bool:
+        return self.state is ChildState.BUSY
+
+    def _move(self, target: ChildState) -> None:
+        if target is not self.state and target not in _MOVES[self.state]:
+            raise InvalidTransition(f"child {self.key}", self.state.value, target.value)
+        self.state = target
 
     def _note_stderr(self, line: str) -> None:
         self._stderr.append(line.rstrip())
@@ -81,15 +111,20 @@ class Child:
                     self._explained(f"Could not start Claude Code: {_first_line(exc)}")
                 ) from exc
             self._client = client
-            self.started = True
+            self._move(ChildState.IDLE)
             task_status.started()
             try:
                 await self._serve()
+            except Exception:
+                # After start-up a child's failure is reported through its turn; it
+                # must never take the server's task group down with it.
+                log.exception("child %s ended with an error", self.key)
             finally:
                 self._client = None
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S):
                     await client.disconnect()
         finally:
+            self.state = ChildState.CLOSED
             self.closed.set()
             log.debug("child %s closed", self.key)
 
@@ -104,7 +139,7 @@ class Child:
             tg.start_soon(stop_on_request)
             timeout = self.idle_timeout_s if self.idle_timeout_s > 0 else math.inf
             while True:
-                turn: Turn | None = None
+                turn: _Turn | None = None
                 with anyio.move_on_after(timeout):
                     turn = await receive.receive()
                 if turn is None:
@@ -112,40 +147,47 @@ class Child:
                 await self._run_turn(turn)
             tg.cancel_scope.cancel()
 
-    async def _run_turn(self, turn: Turn) -> None:
+    async def _run_turn(self, turn: _Turn) -> None:
         assert self._client is not None
-        async with turn.messages:
+        async with turn.items:
             try:
                 await self._client.query(turn.prompt)
                 async for message in self._client.receive_response():
-                    if isinstance(message, ResultMessage):
-                        self.claude_session_id = message.session_id
-                    await turn.messages.send(message)
+                    for item in translate(message, ephemeral=turn.ephemeral):
+                        if isinstance(item, Result):
+                            self.claude_session_id = item.claude_session_id
+                        await turn.items.send(item)
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
-                await turn.messages.send(
+                await turn.items.send(
                     ChildExited(self._explained(f"Claude Code stopped mid-turn: {exc}"))
                 )
                 self._stop.set()
             finally:
-                self.busy = False
+                if self.state is ChildState.BUSY:
+                    self._move(ChildState.IDLE)
                 self.last_used = anyio.current_time()
 
-    async def start_turn(self, prompt: str) -> MemoryObjectReceiveStream[Message | BaseException]:
-        """Hand the child a prompt; read the turn's messages from what this returns."""
-        if self.closed.is_set():
+    async def start_turn(self, prompt: str, *, ephemeral: bool = False) -> TurnItems:
+        """Hand the child a prompt; read the turn's items from what this returns.
+        ``ephemeral`` marks the nodes of the turn's blocks as off-branch."""
+        if self.closed.is_set() or self._stop.is_set():
             raise ChildExited("The child has already exited.")
-        send, receive = anyio.create_memory_object_stream[Message | BaseException](1000)
-        self.busy = True
-        await self._turns[0].send(Turn(prompt, send))
+        send, receive = anyio.create_memory_object_stream[Item | BaseException](1000)
+        self._move(ChildState.BUSY)
+        await self._turns[0].send(_Turn(prompt, ephemeral, send))
         return receive
 
-    async def interrupt(self) -> None:
+    async def interrupt(self) -> bool:
+        """Ask the child to stop its turn; False when it did not answer in time."""
         client = self._client
-        if client is not None:
-            with anyio.move_on_after(CLOSE_TIMEOUT_S):
-                await client.interrupt()
+        if client is None:
+            return True
+        with anyio.move_on_after(INTERRUPT_TIMEOUT_S):
+            await client.interrupt()
+            return True
+        return False
 
     async def stop(self) -> None:
         """Close the child and wait (bounded) until it has gone."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from claude_agent_sdk import CanUseTool, ClaudeAgentOptions
-from claude_agent_sdk.types import SessionStore
+from claude_agent_sdk import ClaudeAgentOptions
 
 from ..models import SessionConfig
+from ..store import TranscriptMirror
 from ._launcher import checked_claude_binary, tied_to_this_process
+from ._permissions import AskPermission, can_use_tool
+from ._session_store import MirrorSessionStore
 
 # Variables that tell a process it runs inside a Claude Code session. A child
 # that inherits them believes it is nested and changes behaviour, so they are
@@ -46,12 +48,13 @@ def build_options(
     config: SessionConfig,
     *,
     resume: ResumePoint | None,
-    session_store: SessionStore | None,
+    transcripts: TranscriptMirror | None,
     extra_env: dict[str, str] | None = None,
-    can_use_tool: CanUseTool | None = None,
+    ask_permission: AskPermission | None = None,
 ) -> ClaudeAgentOptions:
-    """``can_use_tool``, when given, hears every tool call Claude Code's own rules
-    leave open (the loopback)."""
+    """``transcripts`` mirrors the child's transcript (and lets it resume from the
+    database alone); ``ask_permission``, when given, hears every tool call Claude
+    Code's own rules leave open (the loopback)."""
     env = {**config.env, **(extra_env or {})}
     return ClaudeAgentOptions(
         cwd=config.cwd,
@@ -67,13 +70,13 @@ def build_options(
         resume=resume.session_id if resume else None,
         resume_session_at=resume.at if resume else None,
         fork_session=resume is not None,
-        session_store=session_store,
+        session_store=MirrorSessionStore(transcripts) if transcripts is not None else None,
         # A child's stderr goes to its Child, which keeps the tail for its errors.
         max_buffer_size=MAX_MESSAGE_BYTES,
         # Settings files on the machine must not change a child's behaviour
         # behind the parent's back; the session config is the whole truth.
         setting_sources=[],
-        can_use_tool=can_use_tool,
+        can_use_tool=can_use_tool(ask_permission) if ask_permission is not None else None,
     )
 
 

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskGroup
-from claude_agent_sdk import ClaudeAgentOptions
 
 from ..errors import CapacityExceeded
+from ..models import SessionConfig
+from ..store import TranscriptMirror
 from ._child import CLOSE_TIMEOUT_S, Child
+from ._options import ResumePoint, build_options
+from ._permissions import AskPermission
 
 log = logging.getLogger("session_tree.child")
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What a child is started with: the session's config, where its conversation
+    picks up, where its transcript is mirrored, and who answers its tool calls."""
+
+    config: SessionConfig
+    resume: ResumePoint | None = None
+    transcripts: TranscriptMirror | None = None
+    ask_permission: AskPermission | None = None
 
 
 class ChildPool:
@@ -36,6 +51,10 @@ class ChildPool:
             return None
         return child
 
+    def holds(self, child: Child) -> bool:
+        """Whether ``child`` is still the one a turn of its key may reuse."""
+        return self.get(child.key) is child
+
     @property
     def warm(self) -> int:
         return len(self._live())
@@ -51,12 +70,18 @@ class ChildPool:
             return
         raise self._full()
 
-    async def start(self, key: str, options: ClaudeAgentOptions) -> Child:
+    async def start(self, key: str, spec: ChildSpec) -> Child:
         """Start a child for ``key``, closing the one it had.
 
         At the cap, the least recently used idle child is closed to make room;
         when every child is busy, :class:`CapacityExceeded` says so.
         """
+        options = build_options(
+            spec.config,
+            resume=spec.resume,
+            transcripts=spec.transcripts,
+            ask_permission=spec.ask_permission,
+        )
         async with self._lock:
             old = self._children.pop(key, None)
             if old is not None:
@@ -67,9 +92,9 @@ class ChildPool:
             self._children[key] = child
             return child
 
-    async def start_temporary(self, options: ClaudeAgentOptions) -> Child:
+    async def start_temporary(self, spec: ChildSpec) -> Child:
         """A child for one turn (an ephemeral turn); the caller stops it."""
-        return await self.start(f"~temporary-{next(self._temporary)}", options)
+        return await self.start(f"~temporary-{next(self._temporary)}", spec)
 
     async def discard(self, key: str) -> None:
         """Close the child of ``key``, if it has one."""
@@ -91,7 +116,7 @@ class ChildPool:
         await child.stop()
 
     async def aclose(self) -> None:
-        children = list(self._children.values())
+        children = [*self._children.values(), *self._leaving]
         self._children.clear()
         with anyio.CancelScope(shield=True):
             async with anyio.create_task_group() as tg:
@@ -124,14 +149,9 @@ class ChildPool:
         )
 
     async def _run(self, child: Child, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        # A failure to start reaches whoever asked for the child, through tg.start().
         try:
             await child.run(task_status=task_status)
-        except Exception:
-            if not child.started:
-                raise  # tg.start() hands it to whoever asked for the child
-            # After start-up, a child's failure is reported through its turn;
-            # it must never take the server's task group down with it.
-            log.exception("child %s ended with an error", child.key)
         finally:
             if self._children.get(child.key) is child:
                 del self._children[child.key]

@@ -14,10 +14,9 @@ from pathlib import Path
 import anyio
 
 from ..agents import clean_environment
-from ..errors import SessionTreeError
+from ..errors import SessionTreeError, SettingsError
 from ..server import build_server, run_stdio
-from ..service import Settings
-from ..store import Store
+from ..service import Settings, open_library
 from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree
@@ -82,7 +81,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     level = str(getattr(args, "log_level", "WARNING")).upper()
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("session_tree").setLevel(level)
-    settings = Settings.from_env(db_path=getattr(args, "db", None))
+    try:
+        settings = Settings.from_env(db_path=getattr(args, "db", None))
+    except SettingsError as exc:
+        # A usage error, as argparse's own are (exit 2): the line names the variable or
+        # flag, its value and what it may be; a traceback would add nothing.
+        sys.stderr.write(f"session-tree: {exc}\n")
+        sys.exit(2)
     if args.command in (None, "serve"):
         clean_environment()
         try:
@@ -127,24 +132,25 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
     if args.command == "doctor":
         return await doctor(settings)
     if args.command == "import":
-        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-        async with Store.open(settings.db_path, synchronous=settings.synchronous) as store:
-            return await import_file(store, args.file, name=args.name), 0
+        async with open_library(
+            settings.db_path, writable=True, synchronous=settings.synchronous
+        ) as library:
+            return await import_file(library, args.file, name=args.name), 0
     if not settings.db_path.exists():
         # Reading must not create a database where none was.
         return f"No database at {settings.db_path} yet: nothing to show.", 0
     # Reading only: a database this user cannot write can still be read.
-    async with Store.open(settings.db_path, check_writable=False) as store:
+    async with open_library(settings.db_path, writable=False) as library:
         if args.command == "ls":
-            return await ls(store), 0
+            return await ls(library), 0
         if args.command == "show":
-            return await show(store, args.name), 0
+            return await show(library, args.name), 0
         if args.command == "tree":
-            return await tree(store, args.name), 0
+            return await tree(library, args.name), 0
         if args.command == "render":
-            return await render_branch(store, args.name, at=args.at, as_json=args.json), 0
+            return await render_branch(library, args.name, at=args.at, as_json=args.json), 0
         if args.command == "export":
-            return await export_file(store, args.name, at=args.at, output=args.output), 0
+            return await export_file(library, args.name, at=args.at, output=args.output), 0
     raise AssertionError(f"unhandled command {args.command}")
 
 

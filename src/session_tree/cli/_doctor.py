@@ -18,8 +18,7 @@ from pathlib import Path
 from .. import __version__
 from ..agents import checked_claude_binary
 from ..errors import SessionTreeError
-from ..service import Settings
-from ..store import Store
+from ..service import Settings, open_library
 
 # Where Claude Code finds credentials, in the order it looks (the server's
 # children inherit its environment).
@@ -75,10 +74,10 @@ def _credentials() -> Check:
 async def _database(settings: Settings) -> Check:
     path = settings.db_path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Opening proves the file writable (it writes the schema's version stamp).
-        async with Store.open(path, synchronous=settings.synchronous) as store:
-            sessions = len(await store.sessions.names())
+        # Opening writable proves the file writable (it writes the schema's version
+        # stamp), creating it and its directory when missing.
+        async with open_library(path, writable=True, synchronous=settings.synchronous) as library:
+            sessions = len(await library.names())
     except SessionTreeError as exc:
         return Check("database", False, str(exc))  # it names the file
     except (OSError, sqlite3.Error) as exc:

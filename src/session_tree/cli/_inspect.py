@@ -1,7 +1,7 @@
 """``ls``, ``show``, ``tree`` and ``render``: a database read from the terminal.
 
-They read through the store (a running server may share the file) and write
-plain text, or JSON where a program will read it.
+They read through the service's library (a running server may share the file)
+and write plain text, or JSON where a program will read it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..models import Session
-from ..service import render
-from ..store import Store
+from ..service import Library, NodeNotInTree
 from ._drawing import draw_tree
 
 
@@ -26,8 +25,8 @@ def _ago(timestamp: float) -> str:
     return f"{seconds}s ago"
 
 
-async def ls(store: Store) -> str:
-    sessions = await store.sessions.all()
+async def ls(library: Library) -> str:
+    sessions = await library.sessions()
     if not sessions:
         return "No sessions yet. Add session-tree to your MCP client and call create."
     rows = [("NAME", "STATUS", "TURNS", "HEAD", "FORKED FROM", "UPDATED")]
@@ -43,9 +42,9 @@ async def ls(store: Store) -> str:
     )
 
 
-async def show(store: Store, name: str) -> str:
-    session = await store.sessions.get(name)
-    streams = await store.streams.recent(name, limit=5)
+async def show(library: Library, name: str) -> str:
+    overview = await library.show(name, recent=5)
+    session, streams = overview.session, overview.recent_streams
     lines = [
         f"session {session.name}",
         f"  status        {session.status}",
@@ -77,21 +76,21 @@ def _fork(session: Session) -> str:
     return f"{session.forked_from} at node {session.fork_node_id}"
 
 
-async def tree(store: Store, name: str) -> str:
-    session = await store.sessions.get(name)
-    view = await store.nodes.tree(session.tree_id)
+async def tree(library: Library, name: str) -> str:
+    view = await library.tree(name)
     width = shutil.get_terminal_size((100, 24)).columns
     return "\n".join(draw_tree(view, width=width, only=name))
 
 
-async def render_branch(store: Store, name: str, *, at: int | None, as_json: bool) -> str:
-    session = await store.sessions.get(name)
-    path = await store.nodes.path(at if at is not None else session.head_id)
-    if path[0].tree_id != session.tree_id:
+async def render_branch(library: Library, name: str, *, at: int | None, as_json: bool) -> str:
+    try:
+        messages = await library.render(name, at=at)
+    except NodeNotInTree as exc:
+        # The same fact, with the advice a person at a terminal can follow.
         raise InvalidArgument(
-            f"Node {at} is not in the tree of session {name!r}; see: session-tree tree {name}"
-        )
-    messages = render(path)
+            f"Node {exc.node_id} is not in the tree of session {name!r}; "
+            f"see: session-tree tree {name}"
+        ) from exc
     if as_json:
         return json.dumps([m.model_dump(exclude={"node_ids"}) for m in messages], indent=2)
     return "\n\n".join(f"## {m.role}\n" + "\n".join(_block(b) for b in m.content) for m in messages)

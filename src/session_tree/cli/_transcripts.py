@@ -6,12 +6,11 @@ from pathlib import Path
 
 import anyio
 
-from ..claude_jsonl import export_branch, import_transcript
-from ..store import Store
+from ..service import Library
 
 
-async def export_file(store: Store, name: str, *, at: int | None, output: Path | None) -> str:
-    exported = await export_branch(store, name, at=at)
+async def export_file(library: Library, name: str, *, at: int | None, output: Path | None) -> str:
+    exported = await library.export(name, at=at)
     path = await anyio.to_thread.run_sync(exported.write, output)
     resume = (
         f"\nResume it with: cd {exported.cwd} && claude --resume {exported.session_id}"
@@ -21,8 +20,8 @@ async def export_file(store: Store, name: str, *, at: int | None, output: Path |
     return f"Wrote {len(exported.records)} records to {path}{resume}"
 
 
-async def import_file(store: Store, path: Path, *, name: str | None) -> str:
-    imported = await import_transcript(store, path, name=name)
+async def import_file(library: Library, path: Path, *, name: str | None) -> str:
+    imported = await library.import_transcript(path, name=name)
     skipped = ", ".join(f"{count} {why}" for why, count in sorted(imported.skipped.items()))
     return (
         f"Imported {imported.messages} messages from {path} as session "

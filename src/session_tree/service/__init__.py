@@ -1,5 +1,15 @@
-"""The behaviour: sessions, turns, forks, streams, approvals. Knows nothing of MCP."""
+"""The behaviour: sessions, turns, forks, streams, approvals. Knows nothing of MCP.
 
+Front ends reach it through two doors: :class:`SessionService` (a server: the
+store, the children and the running turns) and :func:`open_library` (reads and
+transcripts, with no children: the command line, the web view).
+"""
+
+from ._branches import NodeNotInTree, branch
+from ._chat import AskHuman, HumanAnswer, OnProgress
+from ._checks import check_name
+from ._jsonl import Export, claude_config_dir, project_dir_name
+from ._library import Library, SessionOverview, open_library
 from ._loopback import Loopback, PermitResult, SessionPermits
 from ._render import RenderedMessage, node_block, render
 from ._results import (
@@ -16,8 +26,11 @@ from ._results import (
     ToolCallSummary,
     TreeResult,
 )
-from ._service import AskHuman, HumanAnswer, SessionService, check_name
+from ._running import RunningTurn, TurnState
+from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings, default_db_path
+from ._summaries import summary_node
+from ._transcripts import Imported, export_branch, import_transcript
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
@@ -25,25 +38,40 @@ __all__ = [
     "AskHuman",
     "ChatResult",
     "DeleteResult",
+    "Export",
     "HumanAnswer",
+    "Imported",
     "InterruptResult",
+    "Library",
     "Loopback",
     "LoopbackConfig",
+    "NodeNotInTree",
+    "OnProgress",
     "PendingApproval",
     "PendingList",
     "PermitResult",
     "PollResult",
     "RenderResult",
     "RenderedMessage",
+    "RunningTurn",
     "SessionInfo",
+    "SessionOverview",
     "SessionPermits",
     "SessionService",
     "Settings",
     "StreamList",
     "ToolCallSummary",
     "TreeResult",
+    "TurnState",
+    "branch",
     "check_name",
+    "claude_config_dir",
     "default_db_path",
+    "export_branch",
+    "import_transcript",
     "node_block",
+    "open_library",
+    "project_dir_name",
     "render",
+    "summary_node",
 ]

@@ -24,10 +24,30 @@ from ._database import Database, Reads, Synchronous
 from ._nodes import Nodes
 from ._sessions import Sessions
 from ._streams import Streams
-from ._transcripts import TranscriptMirror
+from ._transcripts import (
+    SummaryFold,
+    TranscriptEntry,
+    TranscriptFile,
+    TranscriptKey,
+    TranscriptMirror,
+    TranscriptSummary,
+)
 from ._turns import Record, TurnEnd, Turns, TurnStart
 
-__all__ = ["Reads", "Record", "Store", "Synchronous", "TranscriptMirror", "TurnEnd", "TurnStart"]
+__all__ = [
+    "Reads",
+    "Record",
+    "Store",
+    "SummaryFold",
+    "Synchronous",
+    "TranscriptEntry",
+    "TranscriptFile",
+    "TranscriptKey",
+    "TranscriptMirror",
+    "TranscriptSummary",
+    "TurnEnd",
+    "TurnStart",
+]
 
 
 class Store:

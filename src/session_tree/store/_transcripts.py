@@ -1,8 +1,9 @@
-"""The Claude Agent SDK's ``SessionStore``, backed by this database.
+"""Child transcripts mirrored into this database.
 
 Claude Code writes each child's transcript (JSONL) under its config dir; the
-SDK mirrors every entry here too, so a child can be resumed from this database
-alone, after Claude's own files are gone or on another machine.
+Agent SDK mirrors every entry here too (through the ``SessionStore`` adapter in
+``agents``, the only layer that speaks the SDK), so a child can be resumed from
+this database alone, after Claude's own files are gone or on another machine.
 
 Entries are opaque blobs. One with a ``uuid`` is stored once per key (the SDK
 retries batches, so a uuid is an idempotency key); one without is always
@@ -13,37 +14,56 @@ clock for the transcript and for its summary sidecar, as the protocol asks.
 from __future__ import annotations
 
 import time
-from typing import cast
-
-from claude_agent_sdk import fold_session_summary
-from claude_agent_sdk.types import (
-    SessionKey,
-    SessionListSubkeysKey,
-    SessionStore,
-    SessionStoreEntry,
-    SessionStoreListEntry,
-    SessionSummaryEntry,
-)
+from collections.abc import Callable
+from typing import Any, NotRequired, TypedDict
 
 from . import _rows
 from ._database import Database
+
+TranscriptEntry = dict[str, Any]
+"""One line of a transcript: an opaque JSON object."""
+
+
+class TranscriptKey(TypedDict):
+    project_key: str
+    session_id: str
+    subpath: NotRequired[str]
+
+
+class TranscriptFile(TypedDict):
+    session_id: str
+    mtime: int
+
+
+class TranscriptSummary(TypedDict):
+    session_id: str
+    mtime: int
+    data: dict[str, Any]
+
+
+SummaryFold = Callable[[TranscriptSummary | None], TranscriptSummary]
+"""The next summary of a transcript from its previous one (None at first)."""
 
 
 def _epoch_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _parts(key: SessionKey) -> tuple[str, str, str]:
+def _parts(key: TranscriptKey) -> tuple[str, str, str]:
     return key["project_key"], key["session_id"], key.get("subpath") or ""
 
 
-class TranscriptMirror(SessionStore):
-    """A ``SessionStore`` over the session-tree database. Implements every optional method."""
+class TranscriptMirror:
+    """Transcripts by key: every operation the SDK's ``SessionStore`` protocol has."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
+    async def append(
+        self, key: TranscriptKey, entries: list[TranscriptEntry], *, fold: SummaryFold | None = None
+    ) -> None:
+        """Add entries to a transcript; ``fold``, for a main transcript, keeps its summary
+        sidecar up to date in the same transaction."""
         if not entries:
             return
         project_key, session_id, subpath = _parts(key)
@@ -62,28 +82,28 @@ class TranscriptMirror(SessionStore):
                 "ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET mtime = excluded.mtime",
                 (project_key, session_id, subpath, mtime),
             )
-            if subpath:
+            if subpath or fold is None:
                 return  # subagent transcripts never feed the main session's summary
             async with conn.execute(
                 "SELECT mtime, data FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
                 (project_key, session_id),
             ) as cursor:
                 row = await cursor.fetchone()
-            previous: SessionSummaryEntry | None = None
+            previous: TranscriptSummary | None = None
             if row is not None:
                 previous = {
                     "session_id": session_id,
                     "mtime": row["mtime"],
                     "data": _rows.loads_object(row["data"]),
                 }
-            folded = fold_session_summary(previous, key, entries)
+            folded = fold(previous)
             await conn.execute(
                 "INSERT INTO transcript_summaries (project_key, session_id, mtime, data) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data",
                 (project_key, session_id, mtime, _rows.dumps(folded["data"])),
             )
 
-    async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
+    async def load(self, key: TranscriptKey) -> list[TranscriptEntry] | None:
         project_key, session_id, subpath = _parts(key)
         # One snapshot: the file and its entries as one append left them.
         async with self._db.snapshot() as db:
@@ -103,14 +123,14 @@ class TranscriptMirror(SessionStore):
             )
         return [_entry(row[0]) for row in rows]
 
-    async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:
+    async def list_sessions(self, project_key: str) -> list[TranscriptFile]:
         rows = await self._db.all(
             "SELECT session_id, mtime FROM transcript_files WHERE project_key = ? AND subpath = ''",
             (project_key,),
         )
         return [{"session_id": row[0], "mtime": row[1]} for row in rows]
 
-    async def list_session_summaries(self, project_key: str) -> list[SessionSummaryEntry]:
+    async def list_session_summaries(self, project_key: str) -> list[TranscriptSummary]:
         rows = await self._db.all(
             "SELECT session_id, mtime, data FROM transcript_summaries WHERE project_key = ?",
             (project_key,),
@@ -120,7 +140,7 @@ class TranscriptMirror(SessionStore):
             for row in rows
         ]
 
-    async def delete(self, key: SessionKey) -> None:
+    async def delete(self, key: TranscriptKey) -> None:
         project_key, session_id, subpath = _parts(key)
         # The main transcript's key takes its subagents' transcripts with it.
         scope = "subpath = ?" if subpath else "1 = 1"
@@ -139,7 +159,7 @@ class TranscriptMirror(SessionStore):
                     (project_key, session_id),
                 )
 
-    async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
+    async def list_subkeys(self, key: TranscriptKey) -> list[str]:
         rows = await self._db.all(
             "SELECT subpath FROM transcript_files WHERE project_key = ? AND session_id = ? AND subpath != '' "
             "ORDER BY subpath",
@@ -156,6 +176,5 @@ class TranscriptMirror(SessionStore):
         return [row[0] for row in rows]
 
 
-def _entry(text: str) -> SessionStoreEntry:
-    # An opaque JSON object, as the protocol defines an entry.
-    return cast(SessionStoreEntry, _rows.loads_object(text))
+def _entry(text: str) -> TranscriptEntry:
+    return _rows.loads_object(text)

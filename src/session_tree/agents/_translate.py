@@ -1,4 +1,4 @@
-"""SDK messages -> stream events and tree nodes.
+"""SDK messages -> our items: stream events and tree nodes.
 
 A complete content block becomes a node (and an event naming it); token deltas
 are only events. Anything this version does not recognise is kept as an event
@@ -9,7 +9,6 @@ types faster than we do.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from claude_agent_sdk import (
@@ -25,6 +24,7 @@ from claude_agent_sdk import (
 from claude_agent_sdk.types import Message, StreamEvent
 
 from ..models import JSONObject, NewNode, NodeKind, Usage
+from ._items import Block, Delta, Item, Note, Result
 
 # Raw API stream events that carry nothing the complete blocks do not.
 _QUIET_STREAM_EVENTS = frozenset(
@@ -39,15 +39,6 @@ _QUIET_STREAM_EVENTS = frozenset(
 )
 
 
-@dataclass
-class Item:
-    """One thing to record: an event, and the node it describes if it is a complete block."""
-
-    kind: str
-    data: JSONObject
-    node: NewNode | None = None
-
-
 def translate(message: Message, *, ephemeral: bool) -> list[Item]:
     if isinstance(message, StreamEvent):
         return _stream_event(message)
@@ -56,10 +47,10 @@ def translate(message: Message, *, ephemeral: bool) -> list[Item]:
     if isinstance(message, UserMessage):
         return _user(message, ephemeral)
     if isinstance(message, SystemMessage):
-        return [Item("system", {"subtype": message.subtype, "data": _jsonable(message.data)})]
+        return [Note("system", {"subtype": message.subtype, "data": _jsonable(message.data)})]
     if isinstance(message, ResultMessage):
-        return [Item("result", result_data(message))]
-    return [Item("unknown", {"type": type(message).__name__, "data": _jsonable(message)})]
+        return [result_of(message)]
+    return [Note("unknown", {"type": type(message).__name__, "data": _jsonable(message)})]
 
 
 def _stream_event(message: StreamEvent) -> list[Item]:
@@ -70,12 +61,12 @@ def _stream_event(message: StreamEvent) -> list[Item]:
     if kind == "content_block_delta":
         delta = event.get("delta", {})
         if delta.get("type") == "text_delta":
-            return [Item("text_delta", {"text": delta.get("text", "")})]
+            return [Delta("text_delta", {"text": delta.get("text", "")})]
         if delta.get("type") == "thinking_delta":
-            return [Item("thinking_delta", {"thinking": delta.get("thinking", "")})]
+            return [Delta("thinking_delta", {"thinking": delta.get("thinking", "")})]
         if delta.get("type") in {"input_json_delta", "signature_delta"}:
             return []
-    return [Item("stream_event", {"event": _jsonable(event)})]
+    return [Note("stream_event", {"event": _jsonable(event)})]
 
 
 def _assistant(message: AssistantMessage, ephemeral: bool) -> list[Item]:
@@ -96,27 +87,27 @@ def _assistant(message: AssistantMessage, ephemeral: bool) -> list[Item]:
                 {"id": block.id, "name": block.name, "input": block.input},
             )
         else:
-            items.append(Item("unknown_block", {"role": "assistant", "block": _jsonable(block)}))
+            items.append(Note("unknown_block", {"role": "assistant", "block": _jsonable(block)}))
             continue
         if subagent:
             # A subagent's inner conversation is not part of this branch's history.
             items.append(
-                Item(
+                Note(
                     f"subagent_{kind.value}",
                     {**data, "parent_tool_use_id": message.parent_tool_use_id},
                 )
             )
             continue
         node = NewNode(kind=kind, data=data, ephemeral=ephemeral, message_uuid=message.uuid)
-        items.append(Item(kind.value, dict(data), node))
+        items.append(Block(kind.value, dict(data), node))
     if message.error is not None:
-        items.append(Item("error", {"error": str(message.error)}))
+        items.append(Note("error", {"error": str(message.error)}))
     return items
 
 
 def _user(message: UserMessage, ephemeral: bool) -> list[Item]:
     if isinstance(message.content, str) or message.parent_tool_use_id is not None:
-        return [Item("user", {"content": _jsonable(message.content)})]
+        return [Note("user", {"content": _jsonable(message.content)})]
     items: list[Item] = []
     for block in message.content:
         if isinstance(block, ToolResultBlock):
@@ -128,10 +119,28 @@ def _user(message: UserMessage, ephemeral: bool) -> list[Item]:
             node = NewNode(
                 kind=NodeKind.TOOL_RESULT, data=data, ephemeral=ephemeral, message_uuid=message.uuid
             )
-            items.append(Item("tool_result", dict(data), node))
+            items.append(Block("tool_result", dict(data), node))
         else:
-            items.append(Item("user", {"block": _jsonable(block)}))
+            items.append(Note("user", {"block": _jsonable(block)}))
     return items
+
+
+def result_of(message: ResultMessage) -> Result:
+    return Result(
+        "result",
+        result_data(message),
+        claude_session_id=message.session_id,
+        is_error=message.is_error,
+        stop_reason=message.stop_reason,
+        usage=usage_of(message),
+        error=_result_error(message),
+    )
+
+
+def _result_error(result: ResultMessage) -> str:
+    detail = "; ".join(result.errors or []) or (result.result or "") or result.subtype
+    status = f" (model API status {result.api_error_status})" if result.api_error_status else ""
+    return f"The child's turn failed{status}: {detail}"
 
 
 def result_data(message: ResultMessage) -> JSONObject:

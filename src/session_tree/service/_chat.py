@@ -1,0 +1,212 @@
+"""Chat: start a turn and wait for it (or not), read its stream, sum it up.
+
+A blocking chat waits for the turn to settle (end, or first need a decision
+from the parent), at most its wait bound, and then returns what the turn did so
+far; the parent goes on with poll. chat_async returns the stream at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import anyio
+
+from ..errors import ApprovalAlreadyDecided, InvalidArgument
+from ..models import Approval, Stream, StreamStatus, Usage
+from ..store import Store
+from ._loopback import Loopback
+from ._results import ChatResult, PendingApproval, PollResult, ToolCallSummary
+from ._running import RunningTurn
+from ._settings import Settings
+from ._turns import TurnRunner
+
+PREVIEW = 200
+# Events read from a stream per query when summing up a turn.
+_PAGE = 10_000
+
+_WAIT_STATES = frozenset(
+    {
+        StreamStatus.AWAITING_PERMISSION,
+        StreamStatus.COMPLETED,
+        StreamStatus.FAILED,
+        StreamStatus.INTERRUPTED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class HumanAnswer:
+    allow: bool
+    message: str = ""
+
+
+AskHuman = Callable[[Approval], Awaitable[HumanAnswer | None]]
+"""Asks a person about an approval; None when they gave no answer."""
+
+OnProgress = Callable[[int], Awaitable[None]]
+"""Hears the number of a turn's events so far, each time some arrive."""
+
+
+class Chat:
+    def __init__(
+        self, store: Store, turns: TurnRunner, loopback: Loopback, settings: Settings
+    ) -> None:
+        self.store = store
+        self.turns = turns
+        self.loopback = loopback
+        self.settings = settings
+
+    async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
+        """Start a turn and return its stream at once."""
+        start, _ = await self.turns.start(name, prompt, ephemeral)
+        return start.stream
+
+    async def chat(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        ephemeral: bool = False,
+        wait_s: float | None = None,
+        on_progress: OnProgress | None = None,
+        ask_human: AskHuman | None = None,
+    ) -> ChatResult:
+        """Start a turn and wait, at most ``wait_s``, for it to end or to need an approval.
+
+        ``ask_human``, for a session with ``ask_human`` set, is asked about each
+        approval the turn waits on (an MCP elicitation); when it gives no answer,
+        chat returns ``awaiting_permission`` for the parent to decide.
+        """
+        start, turn = await self.turns.start(name, prompt, ephemeral)
+        stream = start.stream
+        config = start.session.config
+        asks_human = ask_human is not None and config.loopback and config.ask_human
+        seen = 0
+        try:
+            with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
+                while True:
+                    if on_progress is None:
+                        await turn.settled.wait()
+                    else:
+                        seen = await self._report_progress(stream.id, turn, on_progress, seen)
+                    if not asks_human or turn.done.is_set():
+                        break
+                    turn.rearm()
+                    assert ask_human is not None
+                    if not await self._ask_human(stream.id, ask_human):
+                        break
+        except anyio.get_cancelled_exc_class():
+            # The parent cancelled its tool call: stop the turn it started (only that one).
+            with anyio.CancelScope(shield=True):
+                if self.turns.running(name) is turn:
+                    await self.turns.interrupt(turn)
+            raise
+        return await self.summarize(stream.id)
+
+    async def _report_progress(
+        self, stream_id: int, turn: RunningTurn, on_progress: OnProgress, next_seq: int
+    ) -> int:
+        """Report events as they come until the turn settles; the next seq to report."""
+        while not turn.settled.is_set():
+            events, stream = await self.store.streams.wait(
+                stream_id, from_seq=next_seq, limit=_PAGE, timeout=1.0
+            )
+            if events:
+                next_seq = events[-1].seq + 1
+                await on_progress(next_seq)
+            if stream.status in _WAIT_STATES and stream.last_seq < next_seq:
+                break
+        return next_seq
+
+    async def _ask_human(self, stream_id: int, ask_human: AskHuman) -> bool:
+        """Put each approval the turn waits on to the human; False when one goes unanswered."""
+        for approval in await self.store.approvals.pending(stream_id=stream_id):
+            answer = await ask_human(approval)
+            if answer is None:
+                return False
+            try:
+                await self.loopback.respond(
+                    approval.id, allow=answer.allow, message=answer.message or None
+                )
+            except ApprovalAlreadyDecided:
+                continue  # the parent agent (or a timeout) got there first
+        return True
+
+    async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
+        stream = await self.store.streams.get(stream_id)
+        if from_seq > stream.last_seq + 1:
+            raise InvalidArgument(
+                f"from_seq {from_seq} is past the end of stream {stream_id}, whose next event "
+                f"will be seq {stream.last_seq + 1}: poll from the next_seq of your last poll, "
+                "or from 0."
+            )
+        events, stream = await self.store.streams.wait(
+            stream_id, from_seq=from_seq, limit=limit, timeout=max(wait_ms, 0) / 1000
+        )
+        next_seq = events[-1].seq + 1 if events else max(from_seq, 0)
+        more = stream.last_seq >= next_seq
+        return PollResult(
+            stream_id=stream.id,
+            session=stream.session_name,
+            status=stream.status,
+            events=events,
+            next_seq=next_seq,
+            more=more,
+            done=stream.status.terminal and not more,
+            error=stream.error,
+        )
+
+    async def summarize(self, stream_id: int) -> ChatResult:
+        """A turn as chat returns it: its text, tool calls, status and usage so far."""
+        stream = await self.store.streams.get(stream_id)
+        session = await self.store.sessions.get(stream.session_name)
+        text: list[str] = []
+        calls: dict[str, ToolCallSummary] = {}
+        usage: Usage | None = None
+        # Read after the status, so a turn reported ended has every event counted; paged,
+        # since a long turn has more events than one read returns.
+        from_seq = 0
+        while events := await self.store.streams.read(stream_id, from_seq=from_seq, limit=_PAGE):
+            from_seq = events[-1].seq + 1
+            for event in events:
+                if event.kind == "text":
+                    text.append(str(event.data.get("text", "")))
+                elif event.kind == "tool_use":
+                    call_id = str(event.data.get("id"))
+                    calls[call_id] = ToolCallSummary(
+                        id=call_id,
+                        name=str(event.data.get("name")),
+                        input_preview=_preview(event.data.get("input")),
+                    )
+                elif event.kind == "tool_result":
+                    call = calls.get(str(event.data.get("tool_use_id")))
+                    if call is not None:
+                        call.result_preview = _preview(event.data.get("content"))
+                        call.is_error = bool(event.data.get("is_error"))
+                elif event.kind == "turn_end":
+                    usage = Usage.model_validate(event.data["usage"])
+        return ChatResult(
+            session=session.name,
+            stream_id=stream.id,
+            status=stream.status,
+            text="\n\n".join(text),
+            tool_calls=list(calls.values()),
+            head_id=session.head_id,
+            usage=usage,
+            error=stream.error,
+            next_seq=stream.last_seq + 1,
+            ephemeral=stream.ephemeral,
+            pending_approvals=[
+                PendingApproval.of(a, time.time())
+                for a in await self.store.approvals.pending(stream_id=stream.id)
+            ]
+            if stream.status is StreamStatus.AWAITING_PERMISSION
+            else [],
+        )
+
+
+def _preview(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"

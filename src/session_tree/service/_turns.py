@@ -1,0 +1,327 @@
+"""The turn runner: starts turns, feeds a child's items into the store, ends turns.
+
+A turn runs in the runner's own task group, not in the request that started
+it, so a parent's tool call can return (chat's wait bound, chat_async) while
+the turn goes on and its events land in the stream for poll.
+
+How a child picks up a branch: every turn that ends well leaves a summary node
+holding the Claude session id that produced it and the uuid of its last
+assistant message. A session whose warm child already ends at its head reuses
+it; otherwise a child starts from the head's summary (a resume point), so it
+sees exactly the branch from the root to the head, and no other session's
+child history is touched. A turn that fails or is interrupted leaves its nodes
+in the tree as a side branch and does not move the head; its child is closed,
+so the next turn resumes from the head exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ..agents import (
+    Child,
+    ChildPool,
+    ChildSpec,
+    Item,
+    Result,
+    ResumePoint,
+    TurnItems,
+    checked_claude_binary,
+)
+from ..errors import ChildError, DatabaseError, InvalidArgument, SessionBusy, SessionTreeError
+from ..models import NewNode, Node, NodeKind, Session, StreamStatus
+from ..store import Store, TurnStart
+from ._checks import check_cwd
+from ._permissions import ChildPermissions
+from ._runner import this_runner
+from ._running import RunningTurn, TurnState
+from ._summaries import summary_node
+
+log = logging.getLogger("session_tree.service")
+
+# How long an interrupted turn may take to end by itself before it is ended for it.
+INTERRUPT_WAIT_S = 10.0
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class TurnRunner:
+    """Owns the task group turns run in, the child pool, and the turns this process runs."""
+
+    def __init__(self, store: Store, pool: ChildPool, task_group: TaskGroup) -> None:
+        self.store = store
+        self.pool = pool
+        self._tg = task_group
+        self.runner = this_runner()
+        self._local: dict[str, RunningTurn] = {}
+        # Ends of turns the database could not take when they happened, by session.
+        self._unrecorded: dict[str, _End] = {}
+
+    def running(self, name: str) -> RunningTurn | None:
+        """The turn this process runs for ``name``, if any (the database says for all)."""
+        return self._local.get(name)
+
+    async def start(self, name: str, prompt: str, ephemeral: bool) -> tuple[TurnStart, RunningTurn]:
+        """Store the prompt and a stream, then run the turn in the background."""
+        if not prompt.strip():
+            raise InvalidArgument(
+                "The prompt is empty; send the text you want the child to answer."
+            )
+        if name in self._local:
+            raise SessionBusy(name, self._local[name].stream_id)
+        # Refused before anything is stored; a start that races another to the
+        # last free child fails its turn with the same message instead.
+        self.pool.check_room("" if ephemeral else name)
+        if name in self._unrecorded:
+            await self._unrecorded[name].record(self.store)
+            del self._unrecorded[name]
+        session = await self.store.sessions.get(name)
+        check_cwd(session.config.cwd, name)
+        checked_claude_binary()
+        # The store refuses a second turn on a session whose turn runs in another process.
+        start = await self.store.turns.begin(
+            name,
+            NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
+            runner=self.runner,
+        )
+        turn = RunningTurn(stream_id=start.stream.id, session=name)
+        self._local[name] = turn
+        self._tg.start_soon(self._run, turn, start.session, start.prompt_node, prompt, ephemeral)
+        return start, turn
+
+    async def interrupt(self, turn: RunningTurn, why: str = "interrupted by the parent") -> None:
+        """Stop ``turn`` and wait (bounded) until it has ended and is recorded."""
+        turn.stop(why)
+        child = turn.child
+        answered = True
+        if child is not None:
+            answered = await child.interrupt()
+        if answered:
+            with anyio.move_on_after(INTERRUPT_WAIT_S):
+                await turn.done.wait()
+        if not turn.done.is_set():
+            # The child does not answer (stopped, wedged): end the turn without it.
+            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+
+    async def aclose(self) -> int:
+        """Interrupt every running turn, record it, close every child; the turns ended."""
+        turns = list(self._local.values())
+
+        async def shut_down(turn: RunningTurn) -> None:
+            turn.stop("session-tree is shutting down")
+            with anyio.move_on_after(5):
+                await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+
+        async with anyio.create_task_group() as tg:
+            for turn in turns:
+                tg.start_soon(shut_down, turn)
+        await self.pool.aclose()
+        return len(turns)
+
+    async def _run(
+        self, turn: RunningTurn, session: Session, prompt_node: Node, prompt: str, ephemeral: bool
+    ) -> None:
+        try:
+            child = await self._child_for(session, ephemeral)
+            turn.child = child
+            if turn.state is TurnState.STOPPING:
+                raise _Interrupted
+            turn.move(TurnState.RUNNING)
+            await self._consume(turn, child, prompt_node, prompt, ephemeral)
+        except _Interrupted:
+            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+        except (SessionTreeError, OSError) as exc:
+            await self._end_early(turn, StreamStatus.FAILED, str(exc))
+        except Exception as exc:
+            log.exception("turn %s failed", turn.stream_id)
+            await self._end_early(turn, StreamStatus.FAILED, f"internal error: {exc!r}")
+        finally:
+            if ephemeral and turn.child is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.pool.retire(turn.child)
+            self._release(turn)
+            turn.end()
+
+    async def _child_for(self, session: Session, ephemeral: bool) -> Child:
+        if not ephemeral:
+            warm = self.pool.get(session.name)
+            if warm is not None and warm.head_node_id == session.head_id and not warm.busy:
+                return warm
+        # A new child takes the policy as it is now, not as it was when the turn began.
+        session = await self.store.sessions.get(session.name)
+        head = await self.store.nodes.get(session.head_id)
+        resume: ResumePoint | None = None
+        if head.kind is NodeKind.SUMMARY:
+            resume = ResumePoint(
+                session_id=str(head.data["claude_session_id"]), at=head.data.get("resume_at")
+            )
+        elif head.kind is not NodeKind.ROOT:
+            raise InvalidArgument(
+                f"Session {session.name!r} has its head inside a turn (node {head.id}); "
+                "fork it at a summary node."
+            )
+        permissions = (
+            ChildPermissions(self.store, session.name, self._local)
+            if session.config.loopback
+            else None
+        )
+        spec = ChildSpec(
+            config=session.config,
+            resume=resume,
+            transcripts=self.store.transcripts,
+            ask_permission=permissions,
+        )
+        try:
+            if ephemeral:
+                child = await self.pool.start_temporary(spec)
+            else:
+                child = await self.pool.start(session.name, spec)
+        except ChildError:
+            raise
+        except Exception as exc:
+            raise ChildError(f"Could not start Claude Code for {session.name!r}: {exc}") from exc
+        if permissions is not None:
+            permissions.child = child
+        return child
+
+    async def _consume(
+        self, turn: RunningTurn, child: Child, prompt_node: Node, prompt: str, ephemeral: bool
+    ) -> None:
+        stream_id = turn.stream_id
+        parent_id = prompt_node.id
+        last_assistant_uuid: str | None = None
+        result: Result | None = None
+        async with await child.start_turn(prompt, ephemeral=ephemeral) as items:
+            async for batch in _batches(items):
+                records = [(item.kind, item.data, item.node) for item in batch]
+                for node in await self.store.turns.record(stream_id, parent_id, records):
+                    parent_id = node.id
+                    if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
+                        last_assistant_uuid = node.message_uuid
+                result = next((i for i in reversed(batch) if isinstance(i, Result)), result)
+        if turn.state is TurnState.STOPPING:
+            raise _Interrupted
+        if result is None:
+            raise ChildError("Claude Code ended the turn without a result.")
+        failed = result.is_error or last_assistant_uuid is None
+        error = result.error if failed else None
+        kept = not failed and not ephemeral
+        if failed:
+            # Its history now holds a turn the head does not: nobody may reuse it.
+            self.pool.forget(child)
+        usage = result.usage
+        end = await self.store.turns.finish(
+            stream_id,
+            parent_id=parent_id,
+            summary=summary_node(
+                claude_session_id=result.claude_session_id,
+                resume_at=last_assistant_uuid,
+                stop_reason=result.stop_reason,
+                is_error=result.is_error,
+                usage=usage,
+                ephemeral=ephemeral,
+            ),
+            usage=usage,
+            end={"usage": usage.model_dump(), "head_moved": kept}
+            | ({"error": error} if error else {}),
+            claude_session_id=result.claude_session_id if kept else None,
+            error=error,
+        )
+        if kept:
+            child.head_node_id = end.summary_node.id
+        self._release(turn)
+        if failed or not self.pool.holds(child):
+            # Failed, or its session's policy changed during the turn (configure).
+            with anyio.CancelScope(shield=True):
+                await self.store.approvals.expire_pending(
+                    stream_id=stream_id, reason="the turn failed"
+                )
+                await self.pool.retire(child)
+
+    def _release(self, turn: RunningTurn) -> None:
+        """The session may take its next turn. Called before a stream's final status is
+        written, so a parent that sees the status can chat again at once."""
+        if self._local.get(turn.session) is turn:
+            del self._local[turn.session]
+
+    async def _end_early(self, turn: RunningTurn, status: StreamStatus, message: str) -> None:
+        """End a turn that did not complete: close its child (whose history no longer
+        matches the head), settle its approvals, and record why, once."""
+        child = turn.child
+        if child is not None:
+            self.pool.forget(child)
+        end = _End.of(turn.stream_id, status, message)
+        with anyio.CancelScope(shield=True):
+            try:
+                await end.record(self.store)
+            except DatabaseError as exc:
+                # The database cannot take it now (disk full): record it before this
+                # session's next turn, which until then is refused with this error.
+                log.warning("could not record the end of stream %s: %s", turn.stream_id, exc)
+                self._unrecorded[turn.session] = end
+            self._release(turn)
+            if child is not None:
+                await child.stop()
+
+
+class _End:
+    """The end of a turn that did not complete, as it is recorded."""
+
+    def __init__(
+        self,
+        stream_id: int,
+        status: StreamStatus,
+        message: str,
+        event: tuple[str, dict[str, object]],
+        expire_reason: str,
+    ) -> None:
+        self.stream_id = stream_id
+        self.status = status
+        self.message = message
+        self.event = event
+        self.expire_reason = expire_reason
+
+    @classmethod
+    def of(cls, stream_id: int, status: StreamStatus, message: str) -> _End:
+        if status is StreamStatus.FAILED:
+            return cls(
+                stream_id, status, message, ("error", {"message": message}), "the turn failed"
+            )
+        return cls(
+            stream_id,
+            status,
+            message,
+            ("interrupted", {"reason": message}),
+            f"the turn was {message}",
+        )
+
+    async def record(self, store: Store) -> None:
+        await store.approvals.expire_pending(stream_id=self.stream_id, reason=self.expire_reason)
+        await store.turns.end_early(self.stream_id, self.status, self.message, self.event)
+
+
+async def _batches(items: TurnItems) -> AsyncIterator[list[Item]]:
+    """The child's items in batches: each batch is one item and whatever else had
+    already arrived behind it, so a burst is written in one transaction and
+    nothing waits for a batch to fill. An exception from the child is raised."""
+    async for first in items:
+        arrived = [first]
+        while True:
+            try:
+                arrived.append(items.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        batch: list[Item] = []
+        for item in arrived:
+            if isinstance(item, BaseException):
+                if batch:
+                    yield batch
+                raise item
+            batch.append(item)
+        yield batch
