@@ -14,9 +14,9 @@ import anyio
 import pytest
 
 from session_tree.cli._drawing import draw_tree
-from session_tree.errors import InvalidArgument
+from session_tree.errors import InvalidArgument, NodeNotInTree
 from session_tree.models import NewNode, NodeKind, TreeNode, TreeView
-from session_tree.service import NodeNotInTree, open_library
+from session_tree.service import open_library
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -161,9 +161,7 @@ async def test_the_library_renders_a_branch_from_an_ancestor_and_refuses_another
     assert [m.role for m in alt] == ["user"]
     assert isinstance(refused.value, InvalidArgument)
     assert (refused.value.node_id, refused.value.session) == (other.head_id, "main")
-    assert str(refused.value) == (
-        f"Node {other.head_id} is not in the tree of session 'main'; call tree to see its nodes."
-    )
+    assert str(refused.value) == (f"Node {other.head_id} is not in the tree of session 'main'.")
 
 
 @pytest.mark.parametrize("command", ["ls", "serve", "doctor"])

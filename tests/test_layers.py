@@ -1,9 +1,9 @@
 """The layers hold: each import runs down the stack, and each outside library stays in its layer.
 
-    front ends   server/ (MCP), cli/            may use service, agents, models
-    service      the behaviour                  may use agents, store, models
-    agents       child agents (the Agent SDK)   may use store, models
-    store        everything durable             may use models
+front ends   server/ (MCP), cli/            may use service, agents, models
+service      the behaviour                  may use agents, store, models
+agents       child agents (the Agent SDK)   may use store, models
+store        everything durable             may use models
 """
 
 from __future__ import annotations
@@ -73,9 +73,7 @@ def test_only_agents_and_testing_import_the_agent_sdk() -> None:
 @pytest.mark.parametrize("library", ["mcp", "mcp_types"])
 def test_only_front_ends_and_testing_import_mcp(library: str) -> None:
     allowed = {"server", "cli", "testing", "docs"}
-    outside = {
-        layer: files for layer, files in _importers(library).items() if layer not in allowed
-    }
+    outside = {layer: files for layer, files in _importers(library).items() if layer not in allowed}
     assert outside == {}, f"{library} belongs to server/ (and the CLI's demo client)"
 
 

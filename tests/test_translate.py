@@ -8,8 +8,8 @@ from typing import Any, cast
 from claude_agent_sdk import AssistantMessage, TextBlock, ToolUseBlock
 from claude_agent_sdk.types import Message, StreamEvent
 
-from session_tree.models import NodeKind
 from session_tree.agents._translate import translate
+from session_tree.models import NodeKind
 
 
 @dataclass

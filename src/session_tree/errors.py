@@ -1,8 +1,10 @@
 """Domain errors, raised below the tool layer.
 
 Only the MCP tool layer turns these into ``isError`` results; everything else
-raises them and lets them travel. Each message says what was wrong and what to
-do instead, because the reader is often a model deciding its next call.
+raises them and lets them travel. Each message states what was wrong, in the
+domain's words, and keeps the facts as attributes; it names no MCP tool and no
+tool argument. What to call next is the front end's to say: the tool layer adds
+it (``server/_advice.py``), the CLI prints the fact.
 
     SessionTreeError
     ├── NotFound
@@ -17,18 +19,25 @@ do instead, because the reader is often a model deciding its next call.
     │   ├── ApprovalAlreadyDecided
     │   └── InvalidTransition
     ├── InvalidArgument
+    │   ├── NodeNotInTree
+    │   ├── WorkingDirMissing
+    │   ├── PastStreamEnd
     │   └── BadTranscript
     ├── DatabaseError
     │   ├── NotASessionTreeDatabase
     │   ├── SchemaTooNew
-    │   └── DatabaseUnwritable
-    └── ChildError
-        ├── ChildUnavailable
-        ├── ChildExited
-        └── CapacityExceeded
+    │   ├── DatabaseUnwritable
+    │   └── DatabaseCorrupt
+    ├── ChildError
+    │   ├── ChildUnavailable
+    │   ├── ChildExited
+    │   └── CapacityExceeded
+    └── SettingsError
 """
 
 from __future__ import annotations
+
+import shlex
 
 
 class SessionTreeError(Exception):
@@ -48,7 +57,7 @@ class SessionNotFound(NotFound):
             more = "" if len(self.known) <= 20 else f" (and {len(self.known) - 20} more)"
             hint = f"Sessions that exist: {shown}{more}."
         else:
-            hint = "No sessions exist yet; call create first."
+            hint = "No sessions exist yet."
         shown = name if len(name) <= 100 else f"{name[:97]}..."
         super().__init__(f"No session named {shown!r}. {hint}")
 
@@ -56,25 +65,19 @@ class SessionNotFound(NotFound):
 class NodeNotFound(NotFound):
     def __init__(self, node_id: int) -> None:
         self.node_id = node_id
-        super().__init__(
-            f"No node with id {node_id}. Call tree or render_context to see the node ids of a session."
-        )
+        super().__init__(f"No node with id {node_id}.")
 
 
 class StreamNotFound(NotFound):
     def __init__(self, stream_id: int) -> None:
         self.stream_id = stream_id
-        super().__init__(
-            f"No stream with id {stream_id}. Call streams to list a session's streams."
-        )
+        super().__init__(f"No stream with id {stream_id}.")
 
 
 class ApprovalNotFound(NotFound):
     def __init__(self, approval_id: int) -> None:
         self.approval_id = approval_id
-        super().__init__(
-            f"No approval with id {approval_id}. Call loopback_pending to list the open ones."
-        )
+        super().__init__(f"No approval with id {approval_id}.")
 
 
 class Conflict(SessionTreeError):
@@ -84,21 +87,14 @@ class Conflict(SessionTreeError):
 class SessionExists(Conflict):
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(
-            f"A session named {name!r} already exists. Choose another name, "
-            f"or call delete on {name!r} first."
-        )
+        super().__init__(f"A session named {name!r} already exists.")
 
 
 class SessionBusy(Conflict):
     def __init__(self, name: str, stream_id: int) -> None:
         self.name = name
         self.stream_id = stream_id
-        super().__init__(
-            f"Session {name!r} is already running a turn (stream {stream_id}). "
-            f"Call poll with stream_id={stream_id} to follow it, interrupt to stop it, "
-            f"or fork the session to work on a branch in parallel."
-        )
+        super().__init__(f"Session {name!r} is already running a turn (stream {stream_id}).")
 
 
 class ApprovalAlreadyDecided(Conflict):
@@ -106,8 +102,7 @@ class ApprovalAlreadyDecided(Conflict):
         self.approval_id = approval_id
         self.status = status
         super().__init__(
-            f"Approval {approval_id} is already {status}; a decision is made exactly once. "
-            "Call loopback_pending to see the approvals still waiting."
+            f"Approval {approval_id} is already {status}; a decision is made exactly once."
         )
 
 
@@ -117,8 +112,7 @@ class TurnElsewhere(Conflict):
         self.stream_id = stream_id
         super().__init__(
             f"Session {name!r} is running a turn (stream {stream_id}) in another session-tree "
-            "server on this database; only that server can stop it. Interrupt it through "
-            f"that server, or poll stream_id={stream_id} until it ends."
+            "server on this database; only that server can stop it."
         )
 
 
@@ -132,6 +126,41 @@ class InvalidTransition(Conflict):
 
 class InvalidArgument(SessionTreeError):
     """An argument is malformed in a way the schema could not catch."""
+
+
+class NodeNotInTree(InvalidArgument):
+    """A node was named for a session's branch, but it lies in another tree."""
+
+    def __init__(self, node_id: int, session: str) -> None:
+        self.node_id = node_id
+        self.session = session
+        super().__init__(f"Node {node_id} is not in the tree of session {session!r}.")
+
+
+class WorkingDirMissing(InvalidArgument):
+    """A child's working directory is not there (``session`` empty: a new session's)."""
+
+    def __init__(self, cwd: str, session: str, problem: str) -> None:
+        self.cwd = cwd
+        self.session = session
+        self.problem = problem
+        if session:
+            super().__init__(f"Session {session!r} works in {cwd}, which {problem} any more.")
+        else:
+            super().__init__(f"The working directory {cwd} {problem}.")
+
+
+class PastStreamEnd(InvalidArgument):
+    """A read of a stream from a seq beyond its next event."""
+
+    def __init__(self, stream_id: int, from_seq: int, next_seq: int) -> None:
+        self.stream_id = stream_id
+        self.from_seq = from_seq
+        self.next_seq = next_seq
+        super().__init__(
+            f"Seq {from_seq} is past the end of stream {stream_id}, whose next event "
+            f"will be seq {next_seq}."
+        )
 
 
 class BadTranscript(InvalidArgument):
@@ -182,6 +211,33 @@ class DatabaseUnwritable(DatabaseError):
         super().__init__(f"Cannot write to {path} ({detail}). {fix}")
 
 
+class DatabaseCorrupt(DatabaseError):
+    """SQLite found the file damaged (SQLITE_CORRUPT, or a header it cannot read
+    on a file that is ours): it is never written again by this process."""
+
+    def __init__(self, path: str, detail: str, *, opening: bool = False) -> None:
+        self.path = path
+        self.detail = detail
+        quoted = shlex.quote(path)
+        recover = (
+            f"To recover what it holds: sqlite3 {quoted} .recover | sqlite3 recovered.db "
+            "(.dump instead of .recover where the sqlite3 shell has no .recover), then point "
+            "--db (or SESSION_TREE_DB) at recovered.db; or restore a backup, or point --db "
+            "at a new file."
+        )
+        if opening:
+            super().__init__(
+                f"{path} is corrupt ({detail}). session-tree will not open it and left the "
+                f"file as it was. {recover}"
+            )
+        else:
+            super().__init__(
+                f"{path} is corrupt ({detail}). Nothing was stored by this call and nothing "
+                "more will be written to the file; reads that still work go on. Stop every "
+                f"session-tree using it, then recover. {recover}"
+            )
+
+
 class ChildError(SessionTreeError):
     """A child Claude Code process could not do what was asked."""
 
@@ -196,3 +252,14 @@ class ChildExited(ChildError):
 
 class CapacityExceeded(ChildError):
     """Too many warm children; the cap is a setting."""
+
+
+class SettingsError(SessionTreeError):
+    """A server setting (a ``SESSION_TREE_*`` variable or a flag) has a value it cannot use."""
+
+    def __init__(self, name: str, value: object, allowed: str) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        shown = repr(value) if len(repr(value)) <= 200 else f"{repr(value)[:197]}..."
+        super().__init__(f"Bad setting {name}={shown}: it must be {allowed}.")

@@ -7,10 +7,13 @@ to running however a caller tries.
 
 from __future__ import annotations
 
+import os
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import InvalidTransition
 
@@ -112,6 +115,99 @@ class SessionConfig(Frozen):
     max_turns: int | None = None
     env: dict[str, str] = Field(default_factory=dict)
 
+    # Every value here reaches Claude Code on its command line, in its environment
+    # or in a file it parses, so what cannot travel there is refused here, where
+    # create, configure and fork all build a config, before anything is stored.
+    # A config read back from the database (context STORED) is only resolved,
+    # never refused: a row an older version stored must still list and delete.
+
+    @field_validator("cwd")
+    @classmethod
+    def _absolute_cwd(cls, cwd: str | None, info: ValidationInfo) -> str | None:
+        # "~" is expanded (a model writing "~/project" means the home directory) and
+        # a relative path is the server's working directory's, fixed now: stored
+        # relative, it would change meaning with whoever reads the row later.
+        if cwd is None:
+            return None
+        _check_text(cwd, "", info, one_line=False)
+        return os.path.abspath(os.path.expanduser(cwd)) if cwd else cwd
+
+    @field_validator("model")
+    @classmethod
+    def _one_word(cls, model: str | None, info: ValidationInfo) -> str | None:
+        if model is not None:
+            _check_text(model, "", info, one_line=True)
+            if not _stored(info) and any(ch.isspace() for ch in model):
+                raise PydanticCustomError(
+                    "model_name", "holds a space: a model name is one word, such as sonnet"
+                )
+        return model
+
+    @field_validator("system_prompt")
+    @classmethod
+    def _sendable_prompt(cls, prompt: str | None, info: ValidationInfo) -> str | None:
+        if prompt is not None:
+            _check_text(prompt, "", info, one_line=False)
+        return prompt
+
+    @field_validator("allowed_tools", "disallowed_tools")
+    @classmethod
+    def _one_line_rules(cls, rules: list[str], info: ValidationInfo) -> list[str]:
+        for number, rule in enumerate(rules):
+            _check_text(rule, f"rule {number} ({rule[:40]!r}) ", info, one_line=True)
+        return rules
+
+    @field_validator("env")
+    @classmethod
+    def _sendable_env(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        for key, value in env.items():
+            _check_text(key, f"the name {key[:40]!r} ", info, one_line=True)
+            if not _stored(info) and (not key or "=" in key):
+                raise PydanticCustomError(
+                    "env_name",
+                    "has the name {key}: a name is not empty and has no '='",
+                    {"key": repr(key[:40])},
+                )
+            _check_text(value, f"variable {key[:40]} ", info, one_line=False)
+        return env
+
+
+# Pass as the validation context when reading a stored config back.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get("stored"))
+
+
+def _check_text(text: str, what: str, info: ValidationInfo, *, one_line: bool) -> None:
+    """Refuse a character that cannot reach Claude Code intact: NUL ends a C string
+    (argv, environment), a lone surrogate has no UTF-8 form, and a one-line value
+    (a rule, a model name) holds no control characters."""
+    if _stored(info):
+        return
+    found = (_NOT_ON_ONE_LINE if one_line else _NOT_IN_TEXT).search(text)
+    if found is None:
+        return
+    char, index = found.group(), found.start()
+    if char == "\x00":
+        problem, why = "a NUL character (\\x00)", "it would end the text there"
+    elif 0xD800 <= ord(char) <= 0xDFFF:
+        problem, why = f"a lone surrogate (\\u{ord(char):04x})", "it has no UTF-8 form"
+    else:
+        problem, why = f"a control character ({char!r})", "it must be one line"
+    raise PydanticCustomError(
+        "unsendable_text",
+        "{what}holds {problem} at character {index}, which cannot be passed to Claude Code "
+        "({why}): remove it",
+        {"what": what, "problem": problem, "index": index, "why": why},
+    )
+
+
+# NUL and lone surrogates anywhere; on one line, also the C0 and C1 controls.
+_NOT_IN_TEXT = re.compile(r"[\x00\ud800-\udfff]")
+_NOT_ON_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
 
 class SessionStatus(StrEnum):
     IDLE = "idle"
@@ -195,14 +291,18 @@ class Approval(Frozen):
     decided_at: float | None = None
 
 
+# Every legal move, staying put included where it is legal: re-writing an end
+# or asking a second approval of a waiting stream is harmless, but a running
+# session taking a second turn, or an approval decided twice, is not.
 _LEGAL_MOVES: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
     SessionStatus: {
-        SessionStatus.IDLE: frozenset({SessionStatus.RUNNING}),
+        SessionStatus.IDLE: frozenset({SessionStatus.IDLE, SessionStatus.RUNNING}),
         SessionStatus.RUNNING: frozenset({SessionStatus.IDLE}),
     },
     StreamStatus: {
         StreamStatus.RUNNING: frozenset(
             {
+                StreamStatus.RUNNING,
                 StreamStatus.AWAITING_PERMISSION,
                 StreamStatus.COMPLETED,
                 StreamStatus.FAILED,
@@ -211,19 +311,25 @@ _LEGAL_MOVES: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
         ),
         StreamStatus.AWAITING_PERMISSION: frozenset(
             {
+                StreamStatus.AWAITING_PERMISSION,
                 StreamStatus.RUNNING,
                 StreamStatus.COMPLETED,
                 StreamStatus.FAILED,
                 StreamStatus.INTERRUPTED,
             }
         ),
-        StreamStatus.COMPLETED: frozenset(),
-        StreamStatus.FAILED: frozenset(),
-        StreamStatus.INTERRUPTED: frozenset(),
+        StreamStatus.COMPLETED: frozenset({StreamStatus.COMPLETED}),
+        StreamStatus.FAILED: frozenset({StreamStatus.FAILED}),
+        StreamStatus.INTERRUPTED: frozenset({StreamStatus.INTERRUPTED}),
     },
     ApprovalStatus: {
         ApprovalStatus.PENDING: frozenset(
-            {ApprovalStatus.ALLOWED, ApprovalStatus.DENIED, ApprovalStatus.EXPIRED}
+            {
+                ApprovalStatus.PENDING,
+                ApprovalStatus.ALLOWED,
+                ApprovalStatus.DENIED,
+                ApprovalStatus.EXPIRED,
+            }
         ),
         ApprovalStatus.ALLOWED: frozenset(),
         ApprovalStatus.DENIED: frozenset(),
@@ -233,9 +339,7 @@ _LEGAL_MOVES: dict[type[StrEnum], dict[StrEnum, frozenset[StrEnum]]] = {
 
 
 def can_transition(current: StrEnum, target: StrEnum) -> bool:
-    """True when ``current -> target`` is a legal move (staying put is legal)."""
-    if current == target:
-        return True
+    """True when ``current -> target`` is a legal move in its table."""
     return target in _LEGAL_MOVES[type(current)][current]
 
 

@@ -28,6 +28,8 @@ class Harness:
     client: ClientSession
     db_path: Path
     stderr_path: Path
+    # Where the server runs: tells apart two servers on one database.
+    cwd: Path | None = None
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call a tool that must succeed; its structured result."""
@@ -59,7 +61,9 @@ class Harness:
         """The ``session-tree serve`` process behind this client."""
         for process in psutil.Process().children(recursive=True):
             try:
-                if str(self.db_path) in process.cmdline() and "serve" in process.cmdline():
+                command = process.cmdline()
+                here = self.cwd is None or process.cwd() == str(self.cwd)
+                if str(self.db_path) in command and "serve" in command and here:
                     return process
             except psutil.Error:
                 continue
@@ -167,4 +171,6 @@ async def serve(
             ClientSession(read, write, elicitation_callback=elicitation_callback)
         )
         await client.initialize()
-        yield Harness(model=model, client=client, db_path=db_path, stderr_path=stderr_path)
+        yield Harness(
+            model=model, client=client, db_path=db_path, stderr_path=stderr_path, cwd=tmp_path
+        )

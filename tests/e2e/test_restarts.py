@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from session_tree.agents import PARENT_WATCH_VAR
-from session_tree.testing import ScriptedModel, text, transcript
+from session_tree.testing import ScriptedModel, text, tool_use, transcript
 
 from .harness import claude_processes, eventually, first_delta_stored, serve
 
@@ -85,3 +85,52 @@ async def test_a_second_server_on_the_database_leaves_the_firsts_turn_running(
     assert f"stream {stream_id}" in busy
     assert f"(stream {stream_id}) in another session-tree server" in elsewhere
     assert events[-1]["kind"] == "turn_end"
+
+
+@pytest.mark.parametrize(
+    "peer_check", ["2", "0"], ids=["noticed-by-the-watch", "ended-by-an-interrupt"]
+)
+async def test_a_dead_peers_turn_is_ended_by_a_live_server(
+    tmp_path: Path, model: ScriptedModel, peer_check: str
+) -> None:
+    target = tmp_path / "never.txt"
+    model.push(tool_use("Write", {"file_path": str(target), "content": "x"}), text("a2"))
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    env = {"SESSION_TREE_PEER_CHECK_S": peer_check}
+    async with (
+        serve(second_dir, model, db_path=tmp_path / "shared.db", env=env) as live,
+        serve(tmp_path, model, db_path=tmp_path / "shared.db") as doomed,
+    ):
+        await doomed.call("create", name="main", cwd=str(tmp_path), loopback=True)
+        asked = await doomed.call("chat", name="main", prompt="write it")
+        (pending,) = asked["pending_approvals"]
+        process = doomed.server_process()
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        if peer_check == "0":
+            stopped = await live.call("interrupt", name="main")
+            assert stopped == {
+                "session": "main",
+                "stream_id": asked["stream_id"],
+                "status": "interrupted",
+            }
+
+        async def ended() -> bool:
+            info = await live.call("get", name="main")
+            return info["running_stream_id"] is None
+
+        # Within the watch's bound (2 s), with room for a loaded machine.
+        await eventually(ended, timeout=10, what="the dead server's turn ending")
+        events = await live.poll_to_end(asked["stream_id"])
+        late = await live.call_error(
+            "loopback_respond", approval_id=pending["id"], decision="allow"
+        )
+        model.push(text("a3"))
+        reply = await live.call("chat", name="main", prompt="again")
+
+    assert events[-1]["kind"] == "interrupted"
+    assert "stopped mid-turn" in events[-1]["data"]["reason"]
+    assert "already expired" in late
+    assert not target.exists()
+    assert reply["status"] == "completed"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 
 from claude_agent_sdk import ClaudeAgentOptions
+from claude_agent_sdk.types import SystemPromptFile
 
 from ..models import SessionConfig
 from ..store import TranscriptMirror
@@ -59,10 +65,12 @@ def build_options(
     return ClaudeAgentOptions(
         cwd=config.cwd,
         model=config.model,
-        system_prompt=config.system_prompt,
+        system_prompt=_system_prompt(config.system_prompt),
         permission_mode=config.permission_mode,
-        allowed_tools=list(config.allowed_tools),
-        disallowed_tools=list(config.disallowed_tools),
+        # The rules travel in a settings file, not as --allowedTools: that flag joins
+        # them with commas, which Claude Code splits again (one rule with a comma
+        # became two), and one argument holds at most 128 KiB on Linux.
+        settings=_rules_file(config.allowed_tools, config.disallowed_tools),
         max_turns=config.max_turns,
         env=env,
         cli_path=_cli_path(),
@@ -78,6 +86,48 @@ def build_options(
         setting_sources=[],
         can_use_tool=can_use_tool(ask_permission) if ask_permission is not None else None,
     )
+
+
+def _system_prompt(prompt: str | None) -> str | SystemPromptFile | None:
+    """The system prompt as a file Claude Code reads (--system-prompt-file): a
+    command-line argument holds at most 128 KiB on Linux (MAX_ARG_STRLEN), and a
+    file keeps the prompt out of every local user's process list."""
+    if not prompt:
+        return prompt  # the SDK passes an empty prompt for None: Claude Code's own is not used
+    return SystemPromptFile(type="file", path=_private_file(prompt, ".txt"))
+
+
+def _rules_file(allowed: list[str], disallowed: list[str]) -> str | None:
+    """The rules as a Claude Code settings file (permissions.allow/deny), which
+    --settings loads even with every setting source off."""
+    if not allowed and not disallowed:
+        return None
+    permissions = {"allow": list(allowed), "deny": list(disallowed)}
+    return _private_file(json.dumps({"permissions": permissions}), ".json")
+
+
+_private_dir: str | None = None
+
+
+def _private_file(content: str, suffix: str) -> str:
+    """A file holding ``content``, readable by this user alone (0600 in a 0700
+    directory), kept while this process runs and removed at its exit.
+
+    Named by its content, so every child started with the same config shares one
+    file, and written under a temporary name then renamed, so that a child never
+    reads half of one. Children read these when they start."""
+    global _private_dir
+    if _private_dir is None or not os.path.isdir(_private_dir):
+        _private_dir = tempfile.mkdtemp(prefix="session-tree-")  # mode 0700
+        atexit.register(shutil.rmtree, _private_dir, ignore_errors=True)
+    data = content.encode("utf-8")
+    path = os.path.join(_private_dir, hashlib.sha256(data).hexdigest() + suffix)
+    if not os.path.exists(path):
+        fd, partial = tempfile.mkstemp(dir=_private_dir)  # mode 0600
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(partial, path)
+    return path
 
 
 def _cli_path() -> str:

@@ -37,6 +37,15 @@ class MirrorSessionStore(SessionStore):
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         entries = await self.mirror.load(_key(key))
+        if entries is None and not key.get("subpath"):
+            # Claude keys transcripts by working directory; a session moved to another
+            # (configure cwd) resumes a Claude session kept under its old one. Session
+            # ids are UUIDs: the same id under another project is the same conversation.
+            for project_key in await self.mirror.sessions_with_id(key["session_id"]):
+                moved: TranscriptKey = {"project_key": project_key, "session_id": key["session_id"]}
+                entries = await self.mirror.load(moved)
+                if entries is not None:
+                    break
         return None if entries is None else [cast(SessionStoreEntry, entry) for entry in entries]
 
     async def list_sessions(self, project_key: str) -> list[SessionStoreListEntry]:

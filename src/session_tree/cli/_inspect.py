@@ -11,9 +11,9 @@ import shutil
 import time
 from typing import Any
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NodeNotInTree
 from ..models import Session
-from ..service import Library, NodeNotInTree
+from ..service import Library
 from ._drawing import draw_tree
 
 

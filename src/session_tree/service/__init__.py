@@ -5,18 +5,18 @@ store, the children and the running turns) and :func:`open_library` (reads and
 transcripts, with no children: the command line, the web view).
 """
 
-from ._branches import NodeNotInTree, branch
+from ._branches import branch
 from ._chat import AskHuman, HumanAnswer, OnProgress
 from ._checks import check_name
 from ._jsonl import Export, claude_config_dir, project_dir_name
 from ._library import Library, SessionOverview, open_library
-from ._loopback import Loopback, PermitResult, SessionPermits
+from ._loopback import Loopback, PermitResult
+from ._permits import SessionPermits, open_permits
 from ._render import RenderedMessage, node_block, render
 from ._results import (
     ChatResult,
     DeleteResult,
     InterruptResult,
-    LoopbackConfig,
     PendingApproval,
     PendingList,
     PollResult,
@@ -28,13 +28,12 @@ from ._results import (
 )
 from ._running import RunningTurn, TurnState
 from ._service import SessionService
-from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings, default_db_path
+from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
 from ._transcripts import Imported, export_branch, import_transcript
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
-    "SERVER_NAME",
     "AskHuman",
     "ChatResult",
     "DeleteResult",
@@ -44,8 +43,6 @@ __all__ = [
     "InterruptResult",
     "Library",
     "Loopback",
-    "LoopbackConfig",
-    "NodeNotInTree",
     "OnProgress",
     "PendingApproval",
     "PendingList",
@@ -71,6 +68,7 @@ __all__ = [
     "import_transcript",
     "node_block",
     "open_library",
+    "open_permits",
     "project_dir_name",
     "render",
     "summary_node",

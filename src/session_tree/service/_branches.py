@@ -8,22 +8,11 @@ so the check is written once, here.
 
 from __future__ import annotations
 
-from ..errors import InvalidArgument
+from ..errors import NodeNotInTree
 from ..models import Node, Session
 from ..store import Store
 
 __all__ = ["NodeNotInTree", "branch"]
-
-
-class NodeNotInTree(InvalidArgument):
-    """A node was named for a session's branch, but it lies in another tree."""
-
-    def __init__(self, node_id: int, session: str) -> None:
-        self.node_id = node_id
-        self.session = session
-        super().__init__(
-            f"Node {node_id} is not in the tree of session {session!r}; call tree to see its nodes."
-        )
 
 
 async def branch(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import anyio
 
-from ..errors import ApprovalAlreadyDecided, InvalidArgument
+from ..errors import ApprovalAlreadyDecided, PastStreamEnd
 from ..models import Approval, Stream, StreamStatus, Usage
 from ..store import Store
 from ._loopback import Loopback
@@ -137,11 +137,7 @@ class Chat:
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
         stream = await self.store.streams.get(stream_id)
         if from_seq > stream.last_seq + 1:
-            raise InvalidArgument(
-                f"from_seq {from_seq} is past the end of stream {stream_id}, whose next event "
-                f"will be seq {stream.last_seq + 1}: poll from the next_seq of your last poll, "
-                "or from 0."
-            )
+            raise PastStreamEnd(stream_id, from_seq, stream.last_seq + 1)
         events, stream = await self.store.streams.wait(
             stream_id, from_seq=from_seq, limit=limit, timeout=max(wait_ms, 0) / 1000
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, WorkingDirMissing
 from ..models import SessionConfig
 from ._rules import check_rules
 
@@ -43,12 +43,7 @@ def check_cwd(cwd: str | None, name: str) -> None:
     if cwd is None or os.path.isdir(cwd):
         return
     problem = "is not a directory" if os.path.exists(cwd) else "does not exist"
-    if name:
-        raise InvalidArgument(
-            f"Session {name!r} works in {cwd}, which {problem} any more: create that "
-            "directory again, or move the session with configure(cwd=...)."
-        )
-    raise InvalidArgument(f"cwd {cwd} {problem}: create it first, or pass an existing directory.")
+    raise WorkingDirMissing(cwd, name, problem)
 
 
 def _suggest(name: str) -> str:

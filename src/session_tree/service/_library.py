@@ -44,8 +44,6 @@ async def open_library(
     writing to it, so a database this user cannot write can still be read; it
     creates a missing file, so a reader checks :meth:`Path.exists` first.
     """
-    if writable:
-        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     async with Store.open(db_path, synchronous=synchronous, check_writable=writable) as store:
         yield Library(store)
 

@@ -209,26 +209,3 @@ def decision_of(approval: Approval) -> PermitResult:
         str(message) if message else DEFAULT_DENY_MESSAGE,
         interrupt=bool(decision.get("interrupt")),
     )
-
-
-class SessionPermits:
-    """``loopback_permit`` in a server that an outside Claude Code started with a
-    session's loopback token: every call asks on behalf of that session only."""
-
-    def __init__(self, loopback: Loopback, token: str) -> None:
-        self.loopback = loopback
-        self._token = token
-
-    async def permit(
-        self, tool_name: str, tool_input: JSONObject, tool_use_id: str | None
-    ) -> PermitResult:
-        # Looked up on every call: the session may have been renamed, reconfigured or deleted.
-        session = await self.loopback.store.sessions.by_loopback_token(self._token)
-        if not session.config.loopback:
-            return PermitResult.deny(
-                f"Loopback is off for session {session.name!r}; the parent can switch it on "
-                "with configure(loopback=true)."
-            )
-        return await self.loopback.ask(
-            session.name, tool_name=tool_name, tool_input=tool_input, tool_use_id=tool_use_id
-        )

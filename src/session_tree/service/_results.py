@@ -48,15 +48,6 @@ class PendingList(BaseModel):
     approvals: list[PendingApproval]
 
 
-class LoopbackConfig(BaseModel):
-    """How to start a Claude Code outside session-tree whose approvals come to this session."""
-
-    session: str
-    mcp_config: JSONObject = Field(description="the JSON for claude --mcp-config (or .mcp.json)")
-    permission_prompt_tool: str = Field(description="the value for --permission-prompt-tool")
-    command: list[str] = Field(description="a claude command line that uses both")
-
-
 class ChatResult(BaseModel):
     session: str
     stream_id: int

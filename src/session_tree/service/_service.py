@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 
 from ..agents import ChildPool
 from ..errors import TurnElsewhere
-from ..models import JSONObject, Session, SessionConfig, Stream
+from ..models import Session, SessionConfig, Stream
 from ..store import Store
 from ._chat import AskHuman, Chat, OnProgress
 from ._loopback import Loopback
+from ._peers import end_orphaned_turns, watch_peers
 from ._results import (
     ChatResult,
     DeleteResult,
     InterruptResult,
-    LoopbackConfig,
     PendingApproval,
     PendingList,
     PollResult,
@@ -35,9 +35,8 @@ from ._results import (
     StreamList,
     TreeResult,
 )
-from ._runner import runner_alive
 from ._sessions import Sessions
-from ._settings import LOOPBACK_TOKEN_VAR, SERVER_NAME, Settings
+from ._settings import Settings
 from ._turns import TurnRunner
 
 log = logging.getLogger("session_tree.service")
@@ -59,19 +58,14 @@ class SessionService:
         async with Store.open(
             settings.db_path, synchronous=settings.synchronous, max_mb=settings.max_db_mb
         ) as store:
-            ended = await store.streams.end_all_active(
-                "the session-tree server running this turn stopped mid-turn",
-                still_running=runner_alive,
-            )
-            for stream in ended:
-                await store.approvals.expire_pending(
-                    stream_id=stream.id, reason="the turn was interrupted"
-                )
+            await end_orphaned_turns(store)
             async with anyio.create_task_group() as tg:
                 pool = ChildPool(
                     tg, max_warm=settings.max_children, idle_timeout_s=settings.idle_timeout_s
                 )
                 service = cls(store, TurnRunner(store, pool, tg), settings)
+                if settings.peer_check_s > 0:
+                    tg.start_soon(watch_peers, store, service.turns.runner, settings.peer_check_s)
                 try:
                     yield service
                 finally:
@@ -164,6 +158,10 @@ class SessionService:
             active = await self.store.streams.active(session_id=session.id)
             if not active:
                 return InterruptResult(session=name, stream_id=None, status="not_running")
+            # A turn whose server is gone is ended here and now.
+            ended = await end_orphaned_turns(self.store, own_runner=self.turns.runner)
+            if any(stream.id == active[-1].id for stream in ended):
+                return InterruptResult(session=name, stream_id=active[-1].id, status="interrupted")
             raise TurnElsewhere(name, active[-1].id)
         await self.turns.interrupt(turn)
         return InterruptResult(session=name, stream_id=turn.stream_id, status="interrupted")
@@ -184,23 +182,3 @@ class SessionService:
         if not session.config.loopback:
             await self.configure(name, {"loopback": True})
         return await self.store.sessions.loopback_token(name)
-
-    async def loopback_config(self, name: str, server_command: Sequence[str]) -> LoopbackConfig:
-        """What an outside Claude Code needs to send this session its approvals."""
-        token = await self.loopback_token(name)
-        mcp_config: JSONObject = {
-            "mcpServers": {
-                SERVER_NAME: {
-                    "command": server_command[0],
-                    "args": [*server_command[1:], "serve", "--db", self.store.path],
-                    "env": {LOOPBACK_TOKEN_VAR: token},
-                }
-            }
-        }
-        tool = f"mcp__{SERVER_NAME}__loopback_permit"
-        return LoopbackConfig(
-            session=name,
-            mcp_config=mcp_config,
-            permission_prompt_tool=tool,
-            command=["claude", "--mcp-config", "MCP_CONFIG.json", "--permission-prompt-tool", tool],
-        )

@@ -32,7 +32,14 @@ from ..agents import (
     TurnItems,
     checked_claude_binary,
 )
-from ..errors import ChildError, DatabaseError, InvalidArgument, SessionBusy, SessionTreeError
+from ..errors import (
+    ChildError,
+    ChildExited,
+    DatabaseError,
+    InvalidArgument,
+    SessionBusy,
+    SessionTreeError,
+)
 from ..models import NewNode, Node, NodeKind, Session, StreamStatus
 from ..store import Store, TurnStart
 from ._checks import check_cwd
@@ -49,6 +56,10 @@ INTERRUPT_WAIT_S = 10.0
 
 class _Interrupted(Exception):
     pass
+
+
+class _ChildGone(Exception):
+    """A reused warm child had died while idle: nothing of the turn reached it."""
 
 
 class TurnRunner:
@@ -106,8 +117,11 @@ class TurnRunner:
             with anyio.move_on_after(INTERRUPT_WAIT_S):
                 await turn.done.wait()
         if not turn.done.is_set():
-            # The child does not answer (stopped, wedged): end the turn without it.
-            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+            # The child does not answer (stopped, wedged): end the turn without it,
+            # and let it be killed in the background (that takes seconds).
+            await self._end_early(
+                turn, StreamStatus.INTERRUPTED, turn.why_stopped, wait_for_child=False
+            )
 
     async def aclose(self) -> int:
         """Interrupt every running turn, record it, close every child; the turns ended."""
@@ -128,12 +142,20 @@ class TurnRunner:
         self, turn: RunningTurn, session: Session, prompt_node: Node, prompt: str, ephemeral: bool
     ) -> None:
         try:
-            child = await self._child_for(session, ephemeral)
+            child, reused = await self._child_for(session, ephemeral)
             turn.child = child
             if turn.state is TurnState.STOPPING:
                 raise _Interrupted
             turn.move(TurnState.RUNNING)
-            await self._consume(turn, child, prompt_node, prompt, ephemeral)
+            try:
+                await self._consume(turn, child, prompt_node, prompt, ephemeral, reused=reused)
+            except _ChildGone:
+                # Killed while idle (OOM, a person): a new child from the head, once.
+                log.info("warm child of %s had exited; starting a new one", session.name)
+                await self.pool.retire(child)
+                child, _ = await self._child_for(session, ephemeral, reuse=False)
+                turn.child = child
+                await self._consume(turn, child, prompt_node, prompt, ephemeral, reused=False)
         except _Interrupted:
             await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
         except (SessionTreeError, OSError) as exc:
@@ -148,11 +170,15 @@ class TurnRunner:
             self._release(turn)
             turn.end()
 
-    async def _child_for(self, session: Session, ephemeral: bool) -> Child:
-        if not ephemeral:
+    async def _child_for(
+        self, session: Session, ephemeral: bool, *, reuse: bool = True
+    ) -> tuple[Child, bool]:
+        """A child whose conversation ends at the session's head, and whether it is
+        a warm one reused."""
+        if reuse and not ephemeral:
             warm = self.pool.get(session.name)
             if warm is not None and warm.head_node_id == session.head_id and not warm.busy:
-                return warm
+                return warm, True
         # A new child takes the policy as it is now, not as it was when the turn began.
         session = await self.store.sessions.get(session.name)
         head = await self.store.nodes.get(session.head_id)
@@ -188,23 +214,41 @@ class TurnRunner:
             raise ChildError(f"Could not start Claude Code for {session.name!r}: {exc}") from exc
         if permissions is not None:
             permissions.child = child
-        return child
+        return child, False
 
     async def _consume(
-        self, turn: RunningTurn, child: Child, prompt_node: Node, prompt: str, ephemeral: bool
+        self,
+        turn: RunningTurn,
+        child: Child,
+        prompt_node: Node,
+        prompt: str,
+        ephemeral: bool,
+        *,
+        reused: bool,
     ) -> None:
         stream_id = turn.stream_id
         parent_id = prompt_node.id
         last_assistant_uuid: str | None = None
         result: Result | None = None
-        async with await child.start_turn(prompt, ephemeral=ephemeral) as items:
-            async for batch in _batches(items):
-                records = [(item.kind, item.data, item.node) for item in batch]
-                for node in await self.store.turns.record(stream_id, parent_id, records):
-                    parent_id = node.id
-                    if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
-                        last_assistant_uuid = node.message_uuid
-                result = next((i for i in reversed(batch) if isinstance(i, Result)), result)
+        received = False
+        try:
+            items = await child.start_turn(prompt, ephemeral=ephemeral)
+        except ChildExited as exc:
+            if reused:
+                raise _ChildGone from exc
+            raise
+        async with items:
+            try:
+                async for batch in _batches(items):
+                    received = True
+                    parent_id, last_assistant_uuid = await self._record(
+                        stream_id, parent_id, batch, last_assistant_uuid
+                    )
+                    result = next((i for i in reversed(batch) if isinstance(i, Result)), result)
+            except ChildExited as exc:
+                if reused and not received:
+                    raise _ChildGone from exc
+                raise
         if turn.state is TurnState.STOPPING:
             raise _Interrupted
         if result is None:
@@ -244,13 +288,26 @@ class TurnRunner:
                 )
                 await self.pool.retire(child)
 
+    async def _record(
+        self, stream_id: int, parent_id: int, batch: list[Item], last_assistant_uuid: str | None
+    ) -> tuple[int, str | None]:
+        """Store a batch; the node the next goes under, and the last assistant message."""
+        records = [(item.kind, item.data, item.node) for item in batch]
+        for node in await self.store.turns.record(stream_id, parent_id, records):
+            parent_id = node.id
+            if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
+                last_assistant_uuid = node.message_uuid
+        return parent_id, last_assistant_uuid
+
     def _release(self, turn: RunningTurn) -> None:
         """The session may take its next turn. Called before a stream's final status is
         written, so a parent that sees the status can chat again at once."""
         if self._local.get(turn.session) is turn:
             del self._local[turn.session]
 
-    async def _end_early(self, turn: RunningTurn, status: StreamStatus, message: str) -> None:
+    async def _end_early(
+        self, turn: RunningTurn, status: StreamStatus, message: str, *, wait_for_child: bool = True
+    ) -> None:
         """End a turn that did not complete: close its child (whose history no longer
         matches the head), settle its approvals, and record why, once."""
         child = turn.child
@@ -267,7 +324,10 @@ class TurnRunner:
                 self._unrecorded[turn.session] = end
             self._release(turn)
             if child is not None:
-                await child.stop()
+                if wait_for_child:
+                    await child.stop()
+                else:
+                    self._tg.start_soon(child.stop)
 
 
 class _End:

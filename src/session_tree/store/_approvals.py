@@ -1,8 +1,10 @@
 """Approval requests: a child's tool call waiting for the parent's decision.
 
-A decision is one conditional UPDATE (``WHERE status = 'pending'``) inside a
-write transaction, so it happens exactly once however many processes race for
-it; the loser gets :class:`ApprovalAlreadyDecided`.
+A decision reads the approval and settles it in one write transaction (each
+holds SQLite's write lock from its start), so it happens exactly once however
+many processes race for it; the loser gets :class:`ApprovalAlreadyDecided`.
+Every status write goes through :func:`settle`, checked against the approval
+lifecycle.
 
 An approval that belongs to a turn also shows in the turn's stream, in the same
 transaction: a request adds a ``permission_request`` event and moves the stream
@@ -16,7 +18,14 @@ from __future__ import annotations
 import aiosqlite
 
 from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument
-from ..models import Approval, ApprovalStatus, JSONObject, Stream, StreamStatus
+from ..models import (
+    Approval,
+    ApprovalStatus,
+    JSONObject,
+    Stream,
+    StreamStatus,
+    check_transition,
+)
 from . import _rows
 from ._database import Database, Reads, now, reads
 from ._sessions import session_id
@@ -45,7 +54,7 @@ class Approvals:
             if tool_use_id is not None:
                 async with conn.execute(
                     "SELECT id FROM approvals WHERE session_id = ? AND tool_use_id = ? "
-                    "AND status = 'pending'",
+                    f"AND status IN ({_rows.PENDING_APPROVAL})",
                     (owner, tool_use_id),
                 ) as cursor:
                     existing = await cursor.fetchone()
@@ -53,8 +62,16 @@ class Approvals:
                     return await _get(reads(conn), existing[0])
             cursor = await conn.execute(
                 "INSERT INTO approvals (session_id, stream_id, tool_name, input, tool_use_id, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-                (owner, stream_id, tool_name, _rows.dumps(input), tool_use_id, now()),
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    owner,
+                    stream_id,
+                    tool_name,
+                    _rows.dumps(input),
+                    tool_use_id,
+                    ApprovalStatus.PENDING.value,
+                    now(),
+                ),
             )
             assert cursor.lastrowid is not None
             approval = await _get(reads(conn), cursor.lastrowid)
@@ -103,22 +120,12 @@ class Approvals:
         if status is ApprovalStatus.PENDING:
             raise InvalidArgument("A decision must be allowed, denied or expired, not pending.")
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE approvals SET status = ?, decision = ?, decided_by = ?, decided_at = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (
-                    status.value,
-                    _rows.dumps(decision) if decision is not None else None,
-                    decided_by,
-                    now(),
-                    approval_id,
-                ),
-            )
             current = await _get(reads(conn), approval_id)
-            if cursor.rowcount == 0:
+            if current.status is not ApprovalStatus.PENDING:
                 raise ApprovalAlreadyDecided(approval_id, current.status.value)
-            await _show_decision(conn, current)
-            return current
+            settled = await settle(conn, current, status, decision=decision, decided_by=decided_by)
+            await _show_decision(conn, settled)
+            return settled
 
     async def wait_decided(self, approval_id: int, *, timeout: float) -> Approval:
         """Wait until the approval is no longer pending (or ``timeout`` passes)."""
@@ -147,10 +154,35 @@ async def _get(db: Reads, approval_id: int) -> Approval:
     return _rows.approval(row)
 
 
+async def settle(
+    conn: aiosqlite.Connection,
+    approval: Approval,
+    status: ApprovalStatus,
+    *,
+    decision: JSONObject | None,
+    decided_by: str | None,
+) -> Approval:
+    """Move an approval to ``status`` inside a write transaction, checked against
+    its lifecycle (:class:`InvalidTransition` for a decided one)."""
+    check_transition(f"Approval {approval.id}", approval.status, status)
+    await conn.execute(
+        "UPDATE approvals SET status = ?, decision = ?, decided_by = ?, decided_at = ? "
+        "WHERE id = ?",
+        (
+            status.value,
+            _rows.dumps(decision) if decision is not None else None,
+            decided_by,
+            now(),
+            approval.id,
+        ),
+    )
+    return await _get(reads(conn), approval.id)
+
+
 def _pending_where(
     *, stream_id: int | None, session_name: str | None
 ) -> tuple[str, list[int | str]]:
-    clauses: list[str] = ["approvals.status = 'pending'"]
+    clauses: list[str] = [f"approvals.status IN ({_rows.PENDING_APPROVAL})"]
     params: list[int | str] = []
     if stream_id is not None:
         clauses.append("approvals.stream_id = ?")
@@ -170,21 +202,16 @@ async def expire_pending(
 ) -> list[Approval]:
     """Expire pending approvals inside a write transaction; each is a deny saying ``reason``."""
     where, params = _pending_where(stream_id=stream_id, session_name=session_name)
-    async with conn.execute(
-        f"SELECT approvals.id FROM approvals JOIN sessions ON sessions.id = approvals.session_id "
-        f"WHERE {where}",
-        params,
-    ) as cursor:
-        ids = [row[0] for row in await cursor.fetchall()]
-    decision = _rows.dumps({"behavior": "deny", "message": reason})
+    pending = await reads(conn).all(f"{_SELECT} WHERE {where} ORDER BY approvals.id", params)
     expired = []
-    for approval_id in ids:
-        await conn.execute(
-            "UPDATE approvals SET status = 'expired', decision = ?, decided_by = 'session-tree', "
-            "decided_at = ? WHERE id = ? AND status = 'pending'",
-            (decision, now(), approval_id),
+    for row in pending:
+        approval = await settle(
+            conn,
+            _rows.approval(row),
+            ApprovalStatus.EXPIRED,
+            decision={"behavior": "deny", "message": reason},
+            decided_by="session-tree",
         )
-        approval = await _get(reads(conn), approval_id)
         await _show_decision(conn, approval)
         expired.append(approval)
     return expired
@@ -237,7 +264,9 @@ async def _show_decision(conn: aiosqlite.Connection, approval: Approval) -> None
         ],
     )
     async with conn.execute(
-        "SELECT 1 FROM approvals WHERE stream_id = ? AND status = 'pending' LIMIT 1", (stream.id,)
+        f"SELECT 1 FROM approvals WHERE stream_id = ? AND status IN ({_rows.PENDING_APPROVAL}) "
+        "LIMIT 1",
+        (stream.id,),
     ) as cursor:
         still_waiting = await cursor.fetchone() is not None
     if stream.status is StreamStatus.AWAITING_PERMISSION and not still_waiting:

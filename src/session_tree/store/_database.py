@@ -19,10 +19,19 @@ the commit is in the WAL file. What NORMAL gives up, against FULL, is the last
 few transactions on a power cut or OS crash, in exchange for not calling fsync
 on every commit; ``bench/store_bench.py`` measures the difference. Choose FULL
 with ``SESSION_TREE_SYNCHRONOUS=FULL`` or ``Store.open(..., synchronous="FULL")``.
+
+Corruption: opening runs ``PRAGMA quick_check``, bounded by ``CHECK_BUDGET_S``
+(it reads every page: about 0.04 s for a 50 MB file in the page cache, 0.9 s
+from a cold disk), before anything is written, and refuses a damaged file with
+:class:`DatabaseCorrupt`. Damage found later (SQLITE_CORRUPT or SQLITE_NOTADB
+on any statement) marks the Database corrupt: every later write is refused
+before it begins, so nothing more lands in the file; reads go on while they work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -33,8 +42,12 @@ from typing import Literal, Protocol, TypeVar
 import aiosqlite
 import anyio
 
-from ..errors import DatabaseUnwritable, NotASessionTreeDatabase, SchemaTooNew
-from ._migrations import APPLICATION_ID, MIGRATIONS
+from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabase
+from . import _file
+from ._failures import detail, is_corrupt, is_unwritable, refusal
+from ._upgrade import check_pages, migrate
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -45,6 +58,9 @@ BUSY_TIMEOUT_MS = 30_000
 # How often a waiter re-reads the database when nothing in this process has
 # told it about a commit: the fallback for writers in another process.
 CROSS_PROCESS_POLL_S = 0.05
+# The longest the check at open may take; past it the open goes on unchecked
+# (damage is then caught by the statement that meets it).
+CHECK_BUDGET_S = 2.0
 
 
 def now() -> float:
@@ -92,6 +108,7 @@ class Database:
         self._read_lock = anyio.Lock()
         self._write_lock = anyio.Lock()
         self._committed = anyio.Event()
+        self._corrupt: str | None = None  # what SQLite said when it first found damage
 
     @classmethod
     async def open(
@@ -101,20 +118,43 @@ class Database:
         synchronous: Synchronous = "NORMAL",
         max_mb: float = 0,
         check_writable: bool = True,
+        check_budget_s: float = CHECK_BUDGET_S,
     ) -> Database:
         path = str(path)
-        writer = await _connect(path)
+        ours = False
+        if _file.is_on_disk(path):
+            try:
+                _file.prepare(path)
+            except OSError as exc:
+                raise DatabaseUnwritable(path, exc.strerror or str(exc), opening=True) from exc
+            header = _file.read_header(path)
+            ours = header is not None and header.ours
+            short = _file.truncation(path, header) if header is not None and ours else None
+            if short is not None:
+                raise DatabaseCorrupt(path, short, opening=True)
+        writer = await _connect(path, ours=ours)
         try:
-            await _configure(writer, path, synchronous)
-            await _migrate(writer, path, check_writable=check_writable)
-            if max_mb > 0:
-                await _cap_size(writer, max_mb)
-            reader = await _connect(path)
+            try:
+                await _configure(writer, path, synchronous, ours=ours)
+                await check_pages(writer, path, check_budget_s)
+                await migrate(writer, path, check_writable=check_writable)
+                if max_mb > 0:
+                    await _cap_size(writer, max_mb)
+            except sqlite3.DatabaseError as exc:
+                if not is_corrupt(exc):
+                    raise
+                raise DatabaseCorrupt(path, detail(exc), opening=True) from exc
+            reader = await _connect(path, ours=True)
         except BaseException:
             await writer.close()
             raise
         await reader.execute("PRAGMA query_only = ON")
         return cls(path, writer, reader)
+
+    @property
+    def corrupt(self) -> bool:
+        """True once SQLite has reported damage: writes are refused from then on."""
+        return self._corrupt is not None
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -125,40 +165,48 @@ class Database:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: committed when the block ends, rolled back on error."""
         async with self._write_lock:
+            if self._corrupt is not None:
+                # Refused before BEGIN: not a byte more goes into a damaged file.
+                raise DatabaseCorrupt(self.path, self._corrupt)
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise self._unwritable(exc) from exc
+            except sqlite3.DatabaseError as exc:
+                raise self._failure(exc) from exc
             try:
                 yield self._writer
             except BaseException as exc:
                 # Shielded: a cancelled caller must still leave the connection usable.
                 # SQLite has already rolled back after some errors (SQLITE_FULL).
-                with anyio.CancelScope(shield=True):
-                    if self._writer.in_transaction:
-                        await self._writer.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise self._unwritable(exc) from exc
+                await self._rollback()
+                if isinstance(exc, sqlite3.DatabaseError):
+                    failure = self._failure(exc)
+                    if failure is not exc:
+                        raise failure from exc
                 raise
             try:
                 with anyio.CancelScope(shield=True):
                     await self._writer.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                with anyio.CancelScope(shield=True):
-                    if self._writer.in_transaction:
-                        await self._writer.execute("ROLLBACK")
-                raise self._unwritable(exc) from exc
+            except sqlite3.DatabaseError as exc:
+                await self._rollback()
+                raise self._failure(exc) from exc
         self._committed.set()
         self._committed = anyio.Event()
 
+    async def _rollback(self) -> None:
+        with anyio.CancelScope(shield=True):
+            if self._writer.in_transaction:
+                # A damaged file can fail the rollback too; the caller's error is the news.
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    await self._writer.execute("ROLLBACK")
+
     async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Every row of one query, as of the last commit before it ran."""
-        async with self._read_lock:
+        async with self._read_lock, self._reading():
             return await self._reads.all(sql, params)
 
     async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row of one query, or None."""
-        async with self._read_lock:
+        async with self._read_lock, self._reading():
             return await self._reads.one(sql, params)
 
     @asynccontextmanager
@@ -168,13 +216,23 @@ class Database:
         Query through the yielded ``Reads`` only: it holds the read lock, so a
         ``Database.all`` / ``one`` inside the block would wait for itself.
         """
-        async with self._read_lock:
+        async with self._read_lock, self._reading():
             await self._reader.execute("BEGIN")
             try:
                 yield self._reads
             finally:
                 with anyio.CancelScope(shield=True):
                     await self._reader.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        """Turn SQLite's word of damage, met by a read, into DatabaseCorrupt (and remember it)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+            raise self._failure(exc) from exc
 
     async def wait_for(self, probe: Callable[[], Awaitable[T | None]], timeout: float) -> T | None:
         """Re-run ``probe`` until it returns something, or ``timeout`` seconds pass.
@@ -194,17 +252,19 @@ class Database:
             with anyio.move_on_after(min(remaining, CROSS_PROCESS_POLL_S)):
                 await committed.wait()
 
-    def _unwritable(self, exc: sqlite3.Error) -> DatabaseUnwritable | sqlite3.Error:
-        return DatabaseUnwritable(self.path, str(exc)) if _is_unwritable(exc) else exc
+    def _failure(self, exc: sqlite3.DatabaseError) -> Exception:
+        """The domain error for what SQLite said about the file, or ``exc`` itself."""
+        if is_corrupt(exc):
+            if self._corrupt is None:
+                log.error("%s is corrupt (%s): refusing every further write", self.path, exc)
+                self._corrupt = detail(exc)
+            return DatabaseCorrupt(self.path, detail(exc))
+        if isinstance(exc, sqlite3.OperationalError) and is_unwritable(exc):
+            return DatabaseUnwritable(self.path, str(exc))
+        return exc
 
 
-def _is_unwritable(exc: sqlite3.Error) -> bool:
-    """SQLITE_READONLY, SQLITE_FULL and disk I/O errors: the file, not the statement."""
-    message = str(exc)
-    return "readonly" in message or "disk" in message or "full" in message
-
-
-async def _connect(path: str) -> aiosqlite.Connection:
+async def _connect(path: str, *, ours: bool) -> aiosqlite.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the sqlite3
     # module never opens a transaction behind our back.
     conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -214,16 +274,18 @@ async def _connect(path: str) -> aiosqlite.Connection:
         await conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
         await conn.close()
-        raise NotASessionTreeDatabase(path, str(exc)) from exc
+        raise refusal(path, exc, ours=ours) from exc
     return conn
 
 
-async def _configure(conn: aiosqlite.Connection, path: str, synchronous: Synchronous) -> None:
+async def _configure(
+    conn: aiosqlite.Connection, path: str, synchronous: Synchronous, *, ours: bool
+) -> None:
     try:
         async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
             row = await cursor.fetchone()
     except sqlite3.DatabaseError as exc:
-        raise NotASessionTreeDatabase(path, str(exc)) from exc
+        raise refusal(path, exc, ours=ours) from exc
     if row is None or str(row[0]).lower() != "wal":
         raise NotASessionTreeDatabase(path, "could not switch it to WAL mode")
     await conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -236,81 +298,3 @@ async def _cap_size(conn: aiosqlite.Connection, max_mb: float) -> None:
         row = await cursor.fetchone()
     page_size = int(row[0]) if row else 4096
     await conn.execute(f"PRAGMA max_page_count = {max(1, int(max_mb * 1024 * 1024 // page_size))}")
-
-
-async def _migrate(conn: aiosqlite.Connection, path: str, *, check_writable: bool) -> None:
-    """Apply the migrations the file lacks, all in one transaction.
-
-    A file that is up to date is only read, so the reading commands work on a
-    database they cannot write; with ``check_writable`` the version stamp is
-    written anyway, so a file the server could never write fails here, at once,
-    rather than on the first turn.
-    """
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise DatabaseUnwritable(path, str(exc), opening=True) from exc
-    try:
-        await _check_identity(conn, path)
-        applied = await _applied_migrations(conn)
-        unknown = sorted(applied - {name for name, _ in MIGRATIONS})
-        if unknown:
-            raise SchemaTooNew(path, unknown[-1])
-        pending = [(name, sql) for name, sql in MIGRATIONS if name not in applied]
-        if pending or check_writable:
-            try:
-                await _apply(conn, pending)
-            except sqlite3.OperationalError as exc:
-                if not _is_unwritable(exc):
-                    raise
-                raise DatabaseUnwritable(path, str(exc), opening=True) from exc
-        await conn.execute("COMMIT")
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await conn.execute("ROLLBACK")
-        raise
-
-
-async def _applied_migrations(conn: aiosqlite.Connection) -> set[str]:
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
-    ) as cursor:
-        if await cursor.fetchone() is None:
-            return set()
-    async with conn.execute("SELECT name FROM migrations") as cursor:
-        return {row[0] for row in await cursor.fetchall()}
-
-
-async def _apply(conn: aiosqlite.Connection, pending: list[tuple[str, str]]) -> None:
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-    )
-    for name, sql in pending:
-        for statement in _statements(sql):
-            await conn.execute(statement)
-        await conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now()))
-    await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    await conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-
-
-async def _check_identity(conn: aiosqlite.Connection, path: str) -> None:
-    """Refuse a SQLite file that belongs to some other program."""
-    async with conn.execute("PRAGMA application_id") as cursor:
-        row = await cursor.fetchone()
-    application_id = int(row[0]) if row else 0
-    if application_id == APPLICATION_ID:
-        return
-    if application_id != 0:
-        raise NotASessionTreeDatabase(path, f"its application_id is {application_id:#x}")
-    async with conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
-    ) as cursor:
-        stranger = await cursor.fetchone()
-    if stranger is not None:
-        raise NotASessionTreeDatabase(
-            path, f"it already holds other tables, such as {stranger[0]!r}"
-        )
-
-
-def _statements(sql: str) -> list[str]:
-    return [part.strip() for part in sql.split(";") if part.strip()]

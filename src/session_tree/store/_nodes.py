@@ -39,12 +39,23 @@ SELECT json_group_array(json_object(
 """
 _NODE_LIST = TypeAdapter(list[Node])
 
-# Every node some head (or an explicitly kept node) needs: the union of the
-# heads' ancestor paths. UNION, not UNION ALL, so shared prefixes are walked once.
-_NEEDED = """
-WITH RECURSIVE needed(id) AS (
+# Every node some head, running turn or explicitly kept node needs: the union
+# of the heads' ancestor paths, and of each running turn's prompt node with
+# everything the turn has written under it (no head points there until the
+# turn ends, and a sibling's delete must not take it). UNION, not UNION ALL, so
+# shared prefixes are walked once.
+_NEEDED = f"""
+WITH RECURSIVE running(id) AS (
+    SELECT streams.prompt_node_id FROM streams
+    JOIN sessions ON sessions.id = streams.session_id
+    WHERE sessions.tree_id = :tree_id AND streams.prompt_node_id IS NOT NULL
+    AND streams.status IN ({_rows.ACTIVE_STREAM})
+    UNION
+    SELECT nodes.id FROM nodes JOIN running ON nodes.parent_id = running.id
+), needed(id) AS (
     SELECT head_id FROM sessions WHERE tree_id = :tree_id
     UNION SELECT value FROM json_each(:keep)
+    UNION SELECT id FROM running
     UNION
     SELECT nodes.parent_id FROM nodes JOIN needed ON nodes.id = needed.id
     WHERE nodes.parent_id IS NOT NULL

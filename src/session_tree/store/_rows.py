@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 from ..models import (
+    STORED,
     Approval,
     ApprovalStatus,
     Event,
@@ -20,6 +23,23 @@ from ..models import (
     StreamStatus,
     Usage,
 )
+
+
+def sql_list(members: Iterable[StrEnum]) -> str:
+    """Status values as quoted SQL literals, comma-separated, for ``IN (...)``.
+
+    Rendered from the enums so that SQL never spells a status itself; the values
+    are our own constants (checked here), never caller input.
+    """
+    values = [member.value for member in members]
+    assert values
+    assert all(value.isidentifier() for value in values), values
+    return ", ".join(f"'{value}'" for value in values)
+
+
+ACTIVE_STREAM = sql_list(status for status in StreamStatus if not status.terminal)
+"""The stream statuses of a turn that has not ended."""
+PENDING_APPROVAL = sql_list([ApprovalStatus.PENDING])
 
 
 def dumps(value: Any) -> str:
@@ -75,7 +95,7 @@ def session(row: sqlite3.Row) -> Session:
         name=row["name"],
         tree_id=row["tree_id"],
         head_id=row["head_id"],
-        config=SessionConfig.model_validate_json(row["config"]),
+        config=SessionConfig.model_validate_json(row["config"], context=STORED),
         claude_session_id=row["claude_session_id"],
         forked_from=row["forked_from"],
         fork_node_id=row["fork_node_id"],

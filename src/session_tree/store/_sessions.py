@@ -1,18 +1,21 @@
 """Sessions: named head pointers into a tree.
 
 The only rows here that change are pointers and counters (head, status, usage,
-the child's session id); the nodes they point at never do.
+config, the child's session id); the nodes they point at never do. Each change
+reads what it builds on and writes in one write transaction, so two servers on
+one file cannot lose each other's changes (a config merge, a rule added).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import aiosqlite
 
-from ..errors import InvalidArgument, NodeNotFound, SessionExists, SessionNotFound
+from ..errors import InvalidArgument, NodeNotFound, SessionBusy, SessionExists, SessionNotFound
 from ..models import (
     NewNode,
     NodeKind,
@@ -25,6 +28,13 @@ from ..models import (
 from . import _rows
 from ._database import Database, now
 from ._nodes import _insert, collect_garbage, insert_chain
+
+# A loopback token is looked up by its first characters and then compared whole
+# in constant time: the index search may reveal through its timing at most this
+# prefix, never the remaining 24 characters (144 bits) of a 32-character token.
+_TOKEN_KEY_CHARS = 8
+# Above every character of a URL-safe token, so ``key || '~'`` bounds a prefix range.
+_TOKEN_KEY_END = "~"
 
 
 class Sessions:
@@ -130,9 +140,7 @@ class Sessions:
 
     async def set_status(self, name: str, status: SessionStatus) -> Session:
         async with self._db.write() as conn:
-            session = await get_session(conn, name)
-            check_transition(f"Session {name!r}", session.status, status)
-            return await update_session(conn, name, status=status.value)
+            return await update_session(conn, name, status=status)
 
     async def set_claude_session_id(self, name: str, claude_session_id: str | None) -> Session:
         async with self._db.write() as conn:
@@ -140,8 +148,26 @@ class Sessions:
             return await update_session(conn, name, claude_session_id=claude_session_id)
 
     async def set_config(self, name: str, config: SessionConfig) -> Session:
+        """Replace the whole config. To change some fields, use ``update_config``."""
         async with self._db.write() as conn:
             await get_session(conn, name)
+            return await update_session(conn, name, config=config.model_dump_json())
+
+    async def update_config(
+        self,
+        name: str,
+        changes: Mapping[str, object],
+        check: Callable[[SessionConfig], None] | None = None,
+    ) -> Session:
+        """Change only the fields named in ``changes``, read and written in one
+        write transaction, so concurrent changes of other fields (from this
+        process or another) are all kept. ``check`` (policy validation; it
+        raises to refuse) sees the merged config before anything is written."""
+        async with self._db.write() as conn:
+            session = await get_session(conn, name)
+            config = SessionConfig.model_validate(session.config.model_dump() | dict(changes))
+            if check is not None:
+                check(config)
             return await update_session(conn, name, config=config.model_dump_json())
 
     async def add_rule(self, name: str, rule: str, *, allow: bool) -> Session:
@@ -174,13 +200,28 @@ class Sessions:
             return token
 
     async def by_loopback_token(self, token: str) -> Session:
-        row = await self._db.one("SELECT * FROM sessions WHERE loopback_token = ?", (token,))
-        if row is None or not token:
+        """The session whose loopback token is ``token``, compared in constant time."""
+        key = token[:_TOKEN_KEY_CHARS]
+        candidates = (
+            await self._db.all(
+                "SELECT * FROM sessions WHERE loopback_token >= ? AND loopback_token < ?",
+                (key, key + _TOKEN_KEY_END),
+            )
+            if key
+            else []
+        )
+        presented = token.encode()
+        found = [
+            row
+            for row in candidates
+            if hmac.compare_digest(str(row["loopback_token"]).encode(), presented)
+        ]
+        if not found:
             raise InvalidArgument(
                 "No session has this loopback token (was the session deleted?). "
                 "Ask the parent for a fresh MCP config with loopback_config."
             )
-        return _rows.session(row)
+        return _rows.session(found[0])
 
     async def add_usage(self, name: str, usage: Usage) -> Session:
         async with self._db.write() as conn:
@@ -188,12 +229,18 @@ class Sessions:
             return await update_session(conn, name, usage=(session.usage + usage).model_dump_json())
 
     async def delete(self, name: str) -> int:
-        """Delete the session, its streams and approvals, and the nodes no other session reaches.
+        """Delete the session, its streams and approvals, and the nodes no other
+        session (and no running turn) reaches. Returns how many nodes were removed.
 
-        Returns how many nodes were removed.
+        Refused with :class:`SessionBusy` while the session has a turn running, in
+        this process or any other: the check and the delete are one write
+        transaction, and ``Turns.begin`` is another, so they never interleave.
         """
         async with self._db.write() as conn:
             session = await get_session(conn, name)
+            running = await running_turn(conn, session.id)
+            if running is not None:
+                raise SessionBusy(name, running)
             await conn.execute("DELETE FROM sessions WHERE id = ?", (session.id,))
             return await collect_garbage(conn, session.tree_id, [])
 
@@ -204,6 +251,21 @@ async def get_session(conn: aiosqlite.Connection, name: str) -> Session:
     if row is None:
         raise await _not_found(conn, name)
     return _rows.session(row)
+
+
+async def running_turn(conn: aiosqlite.Connection, owner: int) -> int | None:
+    """The stream id of the session's turn not yet ended, inside a transaction.
+
+    A turn's stream has a prompt node; a bare stream (``Streams.create``) has
+    none and holds nothing of the tree, so it does not count.
+    """
+    async with conn.execute(
+        f"SELECT id FROM streams WHERE session_id = ? AND status IN ({_rows.ACTIVE_STREAM}) "
+        "AND prompt_node_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        (owner,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 async def session_id(conn: aiosqlite.Connection, name: str) -> int:
@@ -278,8 +340,16 @@ async def _insert_session(
 _UPDATABLE = frozenset({"head_id", "status", "claude_session_id", "config", "usage"})
 
 
-async def update_session(conn: aiosqlite.Connection, name: str, **values: object) -> Session:
-    assert values.keys() <= _UPDATABLE, values.keys() - _UPDATABLE
+async def update_session(
+    conn: aiosqlite.Connection, name: str, *, status: SessionStatus | None = None, **values: object
+) -> Session:
+    """Change the session's row inside a write transaction; a status change is
+    checked against the session lifecycle first."""
+    assert values.keys() <= _UPDATABLE - {"status"}, values.keys() - _UPDATABLE
+    if status is not None:
+        current = await get_session(conn, name)
+        check_transition(f"Session {name!r}", current.status, status)
+        values["status"] = status.value
     assignments = ", ".join(f"{column} = :{column}" for column in values)
     await conn.execute(
         f"UPDATE sessions SET {assignments}, updated_at = :updated_at WHERE name = :name",

@@ -4,6 +4,10 @@ A stream's ``last_seq`` is bumped in the same transaction that inserts its
 events, and every write transaction holds SQLite's write lock from its start
 (BEGIN IMMEDIATE), so seqs stay gap-free and unique even with writers in
 several processes. Pollers read by seq.
+
+Every status write goes through :func:`update_status`, checked against the
+stream lifecycle; a stream's end also sets its session idle, in the same
+transaction, once no other stream of it is active.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from collections.abc import Callable, Sequence
 import aiosqlite
 
 from ..errors import InvalidArgument, StreamNotFound
-from ..models import Event, JSONObject, Stream, StreamStatus, check_transition
+from ..models import Event, JSONObject, SessionStatus, Stream, StreamStatus, check_transition
 from . import _rows
 from ._database import Database, Reads, now, reads
-from ._sessions import session_id
+from ._sessions import session_id, update_session
 
 MAX_READ_LIMIT = 10_000
 
@@ -49,7 +53,7 @@ class Streams:
 
     async def active(self, *, session_id: int | None = None) -> list[Stream]:
         """Streams not yet ended, optionally for one session."""
-        where = "WHERE streams.status IN ('running', 'awaiting_permission')"
+        where = f"WHERE streams.status IN ({_rows.ACTIVE_STREAM})"
         params: tuple[int, ...] = ()
         if session_id is not None:
             where += " AND streams.session_id = ?"
@@ -128,25 +132,24 @@ class Streams:
         self, reason: str, *, still_running: Callable[[str | None], bool] | None = None
     ) -> list[Stream]:
         """Mark streams still running as interrupted, and their sessions idle: for a
-        server that starts on a database whose previous server died mid-turn.
-        ``still_running(runner)`` keeps the streams of servers that are alive."""
+        server that starts on a database whose previous server died mid-turn, and
+        for a live one that finds a peer gone. ``still_running(runner)`` keeps the
+        streams of servers that are alive. Each stream ended gets a closing
+        ``interrupted`` event, so a reader waiting for its end sees one."""
         async with self._db.write() as conn:
             async with conn.execute(
-                "SELECT id, session_id, runner FROM streams "
-                "WHERE status IN ('running', 'awaiting_permission')"
+                f"SELECT id, runner FROM streams WHERE status IN ({_rows.ACTIVE_STREAM}) ORDER BY id"
             ) as cursor:
                 rows = [tuple(row) for row in await cursor.fetchall()]
-            ended = [row for row in rows if still_running is None or not still_running(row[2])]
-            for stream_id, owner, _ in ended:
-                await conn.execute(
-                    "UPDATE streams SET status = 'interrupted', error = ?, updated_at = ? WHERE id = ?",
-                    (reason, now(), stream_id),
+            ended = []
+            for stream_id, runner in rows:
+                if still_running is not None and still_running(runner):
+                    continue
+                await insert_events(conn, stream_id, [("interrupted", {"reason": reason})])
+                ended.append(
+                    await update_status(conn, stream_id, StreamStatus.INTERRUPTED, error=reason)
                 )
-                await conn.execute(
-                    "UPDATE sessions SET status = 'idle', updated_at = ? WHERE id = ?",
-                    (now(), owner),
-                )
-            return [await get_stream(reads(conn), row[0]) for row in ended]
+            return ended
 
 
 async def insert_events(
@@ -181,13 +184,24 @@ async def insert_events(
 async def update_status(
     conn: aiosqlite.Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
 ) -> Stream:
-    """Move a stream to ``status`` inside a write transaction; refuses a transition out of an end."""
+    """Move a stream to ``status`` inside a write transaction; refuses a transition
+    out of an end. A stream that ends frees its session unless another of its
+    streams is still active."""
     stream = await get_stream(reads(conn), stream_id)
     check_transition(f"Stream {stream_id}", stream.status, status)
     await conn.execute(
         "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
         (status.value, error, now(), stream_id),
     )
+    if status.terminal:
+        async with conn.execute(
+            f"SELECT 1 FROM streams WHERE session_id = ? AND status IN ({_rows.ACTIVE_STREAM}) "
+            "LIMIT 1",
+            (stream.session_id,),
+        ) as cursor:
+            still_active = await cursor.fetchone() is not None
+        if not still_active:
+            await update_session(conn, stream.session_name, status=SessionStatus.IDLE)
     return await get_stream(reads(conn), stream_id)
 
 

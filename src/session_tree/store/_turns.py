@@ -24,6 +24,7 @@ from ..models import (
     StreamStatus,
     Usage,
 )
+from . import _rows
 from ._approvals import expire_pending
 from ._database import Database
 from ._nodes import insert_chain
@@ -58,12 +59,15 @@ class Turns:
     ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
-        this process or any other. ``runner`` names the process running it."""
+        this process or any other, and on a session deleted meanwhile
+        (:class:`SessionNotFound`): ``Sessions.delete`` is a write transaction
+        too, so one of the two sees the other's result. ``runner`` names the
+        process running it."""
         async with self._db.write() as conn:
             session = await get_session(conn, session_name)
             async with conn.execute(
-                "SELECT id FROM streams WHERE session_id = ? "
-                "AND status IN ('running', 'awaiting_permission') ORDER BY id DESC LIMIT 1",
+                f"SELECT id FROM streams WHERE session_id = ? "
+                f"AND status IN ({_rows.ACTIVE_STREAM}) ORDER BY id DESC LIMIT 1",
                 (session.id,),
             ) as cursor:
                 running = await cursor.fetchone()
@@ -80,7 +84,7 @@ class Turns:
             await insert_events(
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
             )
-            session = await update_session(conn, session_name, status=SessionStatus.RUNNING.value)
+            session = await update_session(conn, session_name, status=SessionStatus.RUNNING)
             return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
 
     async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
@@ -125,14 +129,19 @@ class Turns:
                 StreamStatus.FAILED if error is not None else StreamStatus.COMPLETED,
                 error=error,
             )
+            # The stream's end has set the session idle (update_status).
             session = await get_session(conn, stream.session_name)
-            changes: dict[str, object] = {
-                "usage": (session.usage + usage).model_dump_json(),
-                "status": SessionStatus.IDLE.value,
-            }
+            total = (session.usage + usage).model_dump_json()
             if claude_session_id is not None:
-                changes.update(head_id=summary_node.id, claude_session_id=claude_session_id)
-            session = await update_session(conn, session.name, **changes)
+                session = await update_session(
+                    conn,
+                    session.name,
+                    usage=total,
+                    head_id=summary_node.id,
+                    claude_session_id=claude_session_id,
+                )
+            else:
+                session = await update_session(conn, session.name, usage=total)
             # The child asks nothing more once its turn has a result.
             await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
             return TurnEnd(session=session, summary_node=summary_node, stream=stream)
@@ -145,13 +154,11 @@ class Turns:
         None when the stream had already ended (nothing is written twice)."""
         async with self._db.write() as conn:
             async with conn.execute(
-                "SELECT streams.status, sessions.name FROM streams "
-                "JOIN sessions ON sessions.id = streams.session_id WHERE streams.id = ?",
-                (stream_id,),
+                "SELECT status FROM streams WHERE id = ?", (stream_id,)
             ) as cursor:
                 row = await cursor.fetchone()
             if row is None or StreamStatus(row[0]).terminal:
                 return None
             await insert_events(conn, stream_id, [event])
-            await update_session(conn, row[1], status=SessionStatus.IDLE.value)
+            # Its end sets the session idle (update_status).
             return await update_status(conn, stream_id, status, error=reason)

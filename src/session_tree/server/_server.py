@@ -33,6 +33,9 @@ MAX_ID = 2**63 - 1
 # Where a caller who passed arguments to these probably meant another tool.
 _UNKNOWN_HINTS = {"list": "To see one session, call get(name)"}
 
+# Error kinds whose message is already a sentence about the value (models.py).
+_OWN_SENTENCES = frozenset({"unsendable_text", "model_name", "env_name"})
+
 # What to do instead, for the arguments where that is not obvious.
 _HINTS = {
     "prompt": "put long material in a file in the session's cwd and ask the child to read it",
@@ -123,6 +126,9 @@ def _sentence(where: str, detail: ErrorDetails, limits: dict[str, Any]) -> str:
         given = detail.get("input")
         length = f"{len(given)} characters" if isinstance(given, str) else "too long"
         return f"`{where}` is {length}; at most {context.get('max_length')} are accepted"
+    if kind in _OWN_SENTENCES:
+        # SessionConfig's own checks (models.py) word the problem after the name.
+        return f"`{where}` {detail['msg']}"
     if kind == "literal_error":
         return f"`{where}` must be {context.get('expected')} (got {got})"
     if kind.startswith("int_"):

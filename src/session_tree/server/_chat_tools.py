@@ -1,0 +1,118 @@
+"""The tools that run turns and follow them: chat, chat_async, poll, interrupt, streams."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from ..models import Approval, Stream
+from ..service import ChatResult, HumanAnswer, InterruptResult, PollResult, StreamList
+from ._context import service_of
+from ._params import MAX_ID, Prompt, SessionName
+
+# A person is shown a tool call's whole input or is not asked: a cut-off
+# command could hide its dangerous end.
+MAX_ELICITED_INPUT = 4000
+
+
+class HumanDecision(BaseModel):
+    """What a person answers about one tool call (an MCP elicitation form)."""
+
+    allow: bool = Field(description="allow this tool call")
+    message: str = Field(default="", description="for a deny: what the child is told")
+
+
+async def chat(
+    name: SessionName,
+    prompt: Prompt,
+    ctx: Context[Any, Any],
+    ephemeral: Annotated[
+        bool, Field(description="a side question: recorded off-branch, the head does not move")
+    ] = False,
+    wait_s: Annotated[
+        float | None,
+        Field(gt=0, le=3600, description="longest to block; default 45 s, then poll"),
+    ] = None,
+) -> ChatResult:
+    """Send a prompt and wait for the reply. Returns the final text, tool calls, new head and usage.
+    If the turn is still running at the wait bound (or needs an approval), returns its status and
+    stream_id: continue with poll."""
+
+    async def progress(events: int) -> None:
+        await ctx.report_progress(events, message=f"{events} events")
+
+    async def ask_human(approval: Approval) -> HumanAnswer | None:
+        shown = json.dumps(approval.input, indent=1)
+        if len(shown) > MAX_ELICITED_INPUT:
+            return None  # too long to show whole: the parent agent decides
+        answer = await ctx.elicit(
+            f"Session {approval.session_name!r} wants to run {approval.tool_name} with "
+            f"{shown}\nAllow it?",
+            schema=HumanDecision,
+        )
+        if answer.action != "accept" or answer.data is None:
+            return None
+        return HumanAnswer(allow=answer.data.allow, message=answer.data.message)
+
+    # Following the stream costs a read per write: only for a client that asked.
+    meta = ctx.request_context.meta
+    wants_progress = meta is not None and meta.get("progress_token") is not None
+    capabilities = ctx.request_context.session.client_capabilities
+    can_elicit = capabilities is not None and capabilities.elicitation is not None
+    return await service_of(ctx).chat(
+        name,
+        prompt,
+        ephemeral=ephemeral,
+        wait_s=wait_s,
+        on_progress=progress if wants_progress else None,
+        ask_human=ask_human if can_elicit else None,
+    )
+
+
+async def chat_async(
+    name: SessionName,
+    prompt: Prompt,
+    ctx: Context[Any, Any],
+    ephemeral: Annotated[
+        bool, Field(description="recorded off-branch; the head does not move")
+    ] = False,
+) -> Stream:
+    """Start a turn and return its stream at once; read it with poll."""
+    return await service_of(ctx).chat_async(name, prompt, ephemeral=ephemeral)
+
+
+async def poll(
+    stream_id: Annotated[
+        int, Field(ge=1, le=MAX_ID, description="from chat, chat_async or streams")
+    ],
+    ctx: Context[Any, Any],
+    from_seq: Annotated[
+        int,
+        Field(ge=0, le=MAX_ID, description="first event seq to return (next_seq of the last poll)"),
+    ] = 0,
+    limit: Annotated[int, Field(ge=1, le=10_000, description="most events to return")] = 500,
+    wait_ms: Annotated[
+        int, Field(ge=0, le=50_000, description="long poll: wait this long for a new event")
+    ] = 0,
+) -> PollResult:
+    """Events of a turn after a seq, its status, and whether more remain."""
+    return await service_of(ctx).poll(stream_id, from_seq, limit, wait_ms)
+
+
+async def interrupt(name: SessionName, ctx: Context[Any, Any]) -> InterruptResult:
+    """Stop the session's running turn. What already arrived stays in the tree."""
+    return await service_of(ctx).interrupt(name)
+
+
+async def streams(
+    ctx: Context[Any, Any],
+    name: Annotated[
+        str | None, Field(max_length=100, description="only this session's streams")
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="most streams to return")] = 50,
+) -> StreamList:
+    """Recent turns' streams, newest first, with their status."""
+    return await service_of(ctx).streams(name, limit)

@@ -1,0 +1,127 @@
+"""The tools that make, change, show and delete sessions."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from ..models import PermissionMode, Session, SessionConfig
+from ..service import DeleteResult, SessionInfo
+from ._context import service_of
+from ._params import MAX_SYSTEM_PROMPT_CHARS, ApprovalTimeout, AskHumanArg, Rules, SessionName
+
+
+async def create(
+    name: SessionName,
+    ctx: Context[Any, Any],
+    cwd: Annotated[str | None, Field(description="the child's working directory")] = None,
+    model: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="model for the child, e.g. claude-sonnet-4-5",
+        ),
+    ] = None,
+    system_prompt: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_SYSTEM_PROMPT_CHARS,
+            description="replaces Claude Code's system prompt",
+        ),
+    ] = None,
+    permission_mode: Annotated[
+        PermissionMode, Field(description="Claude Code permission mode")
+    ] = "default",
+    allowed_tools: Annotated[Rules, Field(description="tools the child uses unasked")] = None,
+    disallowed_tools: Annotated[Rules, Field(description="tools the child may never use")] = None,
+    loopback: Annotated[
+        bool,
+        Field(
+            description="send every tool call Claude Code would ask about to you (loopback_pending)"
+        ),
+    ] = False,
+    ask_human: AskHumanArg = False,
+    approval_timeout_s: ApprovalTimeout = None,
+    max_turns: Annotated[
+        int | None, Field(ge=1, le=10_000, description="cap on model round trips per chat")
+    ] = None,
+) -> Session:
+    """Create a child Claude Code session with an empty history. The child starts on its first chat."""
+    config = SessionConfig(
+        cwd=cwd,
+        model=model,
+        system_prompt=system_prompt,
+        permission_mode=permission_mode,
+        allowed_tools=allowed_tools or [],
+        disallowed_tools=disallowed_tools or [],
+        loopback=loopback,
+        ask_human=ask_human,
+        max_turns=max_turns,
+        **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
+    )
+    return await service_of(ctx).create(name, config)
+
+
+async def configure(
+    name: SessionName,
+    ctx: Context[Any, Any],
+    permission_mode: Annotated[
+        PermissionMode | None, Field(description="Claude Code permission mode")
+    ] = None,
+    allowed_tools: Annotated[Rules, Field(description="replaces the allowed rules")] = None,
+    disallowed_tools: Annotated[Rules, Field(description="replaces the disallowed rules")] = None,
+    loopback: Annotated[bool | None, Field(description="send tool calls to you")] = None,
+    ask_human: Annotated[
+        bool | None, Field(description="ask the person at your MCP client first")
+    ] = None,
+    approval_timeout_s: ApprovalTimeout = None,
+    cwd: Annotated[
+        str | None, Field(description="move the session: the next child works here")
+    ] = None,
+    bypass_for_s: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            le=86_400,
+            description="allow every loopback call unasked for this many seconds (0 ends it)",
+        ),
+    ] = None,
+) -> Session:
+    """Change a session's permission policy or cwd; arguments left out stay as they are. Claude
+    Code's own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the
+    loopback."""
+    changes: dict[str, object] = {
+        key: value
+        for key, value in {
+            "permission_mode": permission_mode,
+            "allowed_tools": allowed_tools,
+            "disallowed_tools": disallowed_tools,
+            "loopback": loopback,
+            "ask_human": ask_human,
+            "approval_timeout_s": approval_timeout_s,
+            "cwd": cwd,
+        }.items()
+        if value is not None
+    }
+    if bypass_for_s is not None:
+        changes["bypass_until"] = time.time() + bypass_for_s if bypass_for_s > 0 else None
+    return await service_of(ctx).configure(name, changes)
+
+
+async def get(name: SessionName, ctx: Context[Any, Any]) -> SessionInfo:
+    """One session: head, config, usage, the running stream if any."""
+    return await service_of(ctx).get(name)
+
+
+async def list_sessions(ctx: Context[Any, Any]) -> list[SessionInfo]:
+    """Every session, by name."""
+    return await service_of(ctx).list()
+
+
+async def delete(name: SessionName, ctx: Context[Any, Any]) -> DeleteResult:
+    """Delete a session and the nodes no other session reaches. Forks keep their history."""
+    return await service_of(ctx).delete(name)
