@@ -1,7 +1,7 @@
 """What the scripted model answers: content blocks, messages and HTTP errors.
 
 A reply is data, not behaviour: `_sse.py` turns a `MessageReply` into the
-Messages API's JSON or server-sent events, and `_server.py` decides when to
+Messages API's JSON or server-sent events, and `_http.py` decides when to
 pause, stop or cut the stream. The lower-case functions at the bottom are the
 intended way to build replies; the classes are public so that a responder's
 return type and an `isinstance` check can name them.

@@ -1,6 +1,6 @@
 """The Messages API's wire shapes: a reply as a JSON body or as SSE events.
 
-Pure functions, no I/O: `_server.py` writes the events and decides where to
+Pure functions, no I/O: `_http.py` writes the events and decides where to
 pause or cut. The shapes follow the API reference for streaming: one
 `message_start`, a `ping`, per block `content_block_start` / deltas /
 `content_block_stop`, then `message_delta` (stop reason, output usage) and
