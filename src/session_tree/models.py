@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -346,4 +347,16 @@ def can_transition(current: StrEnum, target: StrEnum) -> bool:
 def check_transition(what: str, current: StrEnum, target: StrEnum) -> None:
     """Raise :class:`InvalidTransition` unless ``current -> target`` is legal."""
     if not can_transition(current, target):
+        raise InvalidTransition(what, current.value, target.value)
+
+
+StateT = TypeVar("StateT", bound=StrEnum)
+
+
+def check_move(
+    what: str, moves: Mapping[StateT, frozenset[StateT]], current: StateT, target: StateT
+) -> None:
+    """:func:`check_transition` for a lifecycle kept in memory, with its own table
+    (a child process, a running turn); staying put is always legal there."""
+    if target is not current and target not in moves[current]:
         raise InvalidTransition(what, current.value, target.value)

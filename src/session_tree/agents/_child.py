@@ -20,7 +20,8 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
-from ..errors import ChildExited, ChildUnavailable, InvalidTransition
+from ..errors import ChildExited, ChildUnavailable
+from ..models import check_move
 from ._items import Item, Result
 from ._translate import translate
 
@@ -87,8 +88,7 @@ class Child:
         return self.state is ChildState.BUSY
 
     def _move(self, target: ChildState) -> None:
-        if target is not self.state and target not in _MOVES[self.state]:
-            raise InvalidTransition(f"child {self.key}", self.state.value, target.value)
+        check_move(f"child {self.key}", _MOVES, self.state, target)
         self.state = target
 
     def _note_stderr(self, line: str) -> None:

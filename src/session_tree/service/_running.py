@@ -19,7 +19,7 @@ from enum import StrEnum
 import anyio
 
 from ..agents import Child
-from ..errors import InvalidTransition
+from ..models import check_move
 
 
 class TurnState(StrEnum):
@@ -50,8 +50,7 @@ class RunningTurn:
     settled: anyio.Event = field(default_factory=anyio.Event)
 
     def move(self, target: TurnState) -> None:
-        if target is not self.state and target not in _MOVES[self.state]:
-            raise InvalidTransition(f"turn {self.stream_id}", self.state.value, target.value)
+        check_move(f"turn {self.stream_id}", _MOVES, self.state, target)
         self.state = target
 
     def stop(self, why: str) -> None:
