@@ -6,6 +6,7 @@ import signal
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from session_tree.agents import PARENT_WATCH_VAR
@@ -35,10 +36,14 @@ async def test_a_server_killed_mid_turn_loses_nothing_and_leaves_no_child(
             assert children
             first.server_process().send_signal(signal.SIGKILL)
 
+            def alive(child: psutil.Process) -> bool:
+                try:
+                    return child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+                except psutil.NoSuchProcess:
+                    return False  # reaped already (by the watching launcher)
+
             async def orphans_gone() -> bool:
-                return not any(
-                    child.is_running() for child in children if child.status() != "zombie"
-                )
+                return not any(alive(child) for child in children)
 
             await eventually(orphans_gone, what="the killed server's claude child exiting")
     finally:
