@@ -145,7 +145,9 @@ class Streams:
             for stream_id, runner in rows:
                 if still_running is not None and still_running(runner):
                     continue
-                await insert_events(conn, stream_id, [("interrupted", {"reason": reason})])
+                # The closing event is named after the status it closes with.
+                closing = (StreamStatus.INTERRUPTED.value, {"reason": reason})
+                await insert_events(conn, stream_id, [closing])
                 ended.append(
                     await update_status(conn, stream_id, StreamStatus.INTERRUPTED, error=reason)
                 )
