@@ -41,8 +41,8 @@ async def chat(
     If the turn is still running at the wait bound (or needs an approval), returns its status and
     stream_id: continue with poll."""
 
-    async def progress(events: int) -> None:
-        await ctx.report_progress(events, message=f"{events} events")
+    async def progress(events: int, doing: str) -> None:
+        await ctx.report_progress(events, message=doing)
 
     async def ask_human(approval: Approval) -> HumanAnswer | None:
         shown = json.dumps(approval.input, indent=1)

@@ -17,6 +17,7 @@ from ..errors import ApprovalAlreadyDecided, PastStreamEnd
 from ..models import Approval, Stream, StreamStatus, Usage
 from ..store import Store
 from ._loopback import Loopback
+from ._progress import ProgressReader
 from ._results import ChatResult, PendingApproval, PollResult, ToolCallSummary
 from ._running import RunningTurn
 from ._settings import Settings
@@ -45,8 +46,11 @@ class HumanAnswer:
 AskHuman = Callable[[Approval], Awaitable[HumanAnswer | None]]
 """Asks a person about an approval; None when they gave no answer."""
 
-OnProgress = Callable[[int], Awaitable[None]]
-"""Hears the number of a turn's events so far, each time some arrive."""
+OnProgress = Callable[[int, str], Awaitable[None]]
+"""Hears the number of a turn's events so far and what the child is doing, as
+they change, at most every ``PROGRESS_EVERY_S`` (the last word always)."""
+
+PROGRESS_EVERY_S = 0.25
 
 
 class Chat:
@@ -84,13 +88,16 @@ class Chat:
         config = start.session.config
         asks_human = ask_human is not None and config.loopback and config.ask_human
         seen = 0
+        reader = ProgressReader()
         try:
             with anyio.move_on_after(wait_s if wait_s is not None else self.settings.chat_wait_s):
                 while True:
                     if on_progress is None:
                         await turn.settled.wait()
                     else:
-                        seen = await self._report_progress(stream.id, turn, on_progress, seen)
+                        seen = await self._report_progress(
+                            stream.id, turn, on_progress, seen, reader
+                        )
                     if not asks_human or turn.done.is_set():
                         break
                     turn.rearm()
@@ -106,17 +113,31 @@ class Chat:
         return await self.summarize(stream.id)
 
     async def _report_progress(
-        self, stream_id: int, turn: RunningTurn, on_progress: OnProgress, next_seq: int
+        self,
+        stream_id: int,
+        turn: RunningTurn,
+        on_progress: OnProgress,
+        next_seq: int,
+        reader: ProgressReader,
     ) -> int:
-        """Report events as they come until the turn settles; the next seq to report."""
+        """Report what the child does as events come, until the turn settles; the
+        next seq to read."""
+        said, said_at = "", -PROGRESS_EVERY_S
         while not turn.settled.is_set():
             events, stream = await self.store.streams.wait(
                 stream_id, from_seq=next_seq, limit=_PAGE, timeout=1.0
             )
             if events:
                 next_seq = events[-1].seq + 1
-                await on_progress(next_seq)
-            if stream.status in _WAIT_STATES and stream.last_seq < next_seq:
+            # Read to its end and waiting (on an approval) or ended: the last word is due.
+            settled = stream.status in _WAIT_STATES and stream.last_seq < next_seq
+            if events:
+                message = reader.read(events)
+                now = anyio.current_time()
+                if message != said and (settled or now - said_at >= PROGRESS_EVERY_S):
+                    await on_progress(next_seq, message)
+                    said, said_at = message, now
+            if settled:
                 break
         return next_seq
 
