@@ -3,6 +3,7 @@ recorded as interrupted, its child is gone, and the server exits promptly."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import threading
@@ -49,7 +50,12 @@ def _recorded(db_path: Path, stream_id: int) -> tuple[str, str, str, str]:
     return status, error, last_event, session_status
 
 
-@pytest.mark.parametrize("how", ["stdin-closed", "SIGTERM"])
+# Claude Code stops a stdio server with SIGINT, SIGTERM about 100 ms later and SIGKILL
+# about 400 ms after that (the sleeps below play that schedule; they wait on nothing).
+CLAUDE_CODE_SIGNALS = [(0.0, signal.SIGINT), (0.1, signal.SIGTERM), (0.4, signal.SIGKILL)]
+
+
+@pytest.mark.parametrize("how", ["stdin-closed", "SIGTERM", "claude-code"])
 async def test_a_clean_shutdown_records_the_running_turn_and_leaves_no_child(
     tmp_path: Path, model: ScriptedModel, how: str
 ) -> None:
@@ -64,6 +70,19 @@ async def test_a_clean_shutdown_records_the_running_turn_and_leaves_no_child(
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=10)
                 took = time.monotonic() - started
+            if how == "claude-code":
+                sent: signal.Signals | None = None
+                for delay, signum in CLAUDE_CODE_SIGNALS:
+                    with contextlib.suppress(psutil.TimeoutExpired):
+                        server.wait(timeout=delay)
+                    if not server.is_running():
+                        break
+                    sent = signum
+                    server.send_signal(signum)
+                server.wait(timeout=10)
+                took = time.monotonic() - started
+                # It finished by itself before Claude Code's SIGKILL was due.
+                assert sent is not signal.SIGKILL, harness.server_log()
         if how == "stdin-closed":
             took = time.monotonic() - started
         log = harness.server_log()
@@ -72,7 +91,11 @@ async def test_a_clean_shutdown_records_the_running_turn_and_leaves_no_child(
 
     assert took < SHUTDOWN_BOUND_S, f"shutdown took {took:.2f} s\n{log}"
     assert "running turns interrupted: 1" in log, log
-    assert {"stdin-closed": "stdin closed", "SIGTERM": "SIGTERM received"}[how] in log, log
+    assert {
+        "stdin-closed": "stdin closed",
+        "SIGTERM": "SIGTERM received",
+        "claude-code": "SIGINT received",
+    }[how] in log, log
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert _recorded(harness.db_path, stream_id) == (
         "interrupted",

@@ -162,11 +162,17 @@ async def _serve(settings: Settings) -> None:
     async with anyio.create_task_group() as tg:
 
         async def stop_on_signal() -> None:
+            # Kept open until the server has stopped: Claude Code sends SIGINT, then
+            # SIGTERM 100 ms later; the second must not cut the shutdown the first began
+            # (each of its steps is bounded, and SIGKILL follows 400 ms on anyway).
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
-                    log.info("%s received: shutting down", signal.Signals(signum).name)
+                    name = signal.Signals(signum).name
+                    if stop.is_set():
+                        log.info("%s received: already shutting down", name)
+                        continue
+                    log.info("%s received: shutting down", name)
                     stop.set()
-                    return
 
         tg.start_soon(stop_on_signal)
         await run_stdio(server, stop=stop)
