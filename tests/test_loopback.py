@@ -74,6 +74,8 @@ def test_a_malformed_rule_says_how_to_write_one() -> None:
         ToolRule.parse("Bash((")
     with pytest.raises(InvalidArgument):
         check_rules(["Write", "Bash(("])
+    with pytest.raises(InvalidArgument, match="own list entry"):
+        check_rules(["Read(/nonexistent),Bash(touch *)"])  # Claude Code reads two rules
     assert matching_rule(["Write"], "Write", WRITE, CWD, deny=False) == "Write"
 
 
