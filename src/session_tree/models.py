@@ -218,6 +218,11 @@ class SessionStatus(StrEnum):
 class Session(Frozen):
     id: int
     name: str
+    title: str | None = Field(
+        default=None,
+        description="given at create or configure; else the first prompt's first line; "
+        "a fork shows its origin's, marked (fork), until given its own",
+    )
     tree_id: int
     head_id: int
     config: SessionConfig

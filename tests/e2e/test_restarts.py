@@ -38,7 +38,7 @@ async def test_a_server_killed_mid_turn_loses_nothing_and_leaves_no_child(
 
             def alive(child: psutil.Process) -> bool:
                 try:
-                    return child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+                    return bool(child.is_running() and child.status() != psutil.STATUS_ZOMBIE)
                 except psutil.NoSuchProcess:
                     return False  # reaped already (by the watching launcher)
 

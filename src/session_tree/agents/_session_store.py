@@ -37,10 +37,11 @@ class MirrorSessionStore(SessionStore):
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         entries = await self.mirror.load(_key(key))
-        if entries is None and not key.get("subpath"):
+        if entries is None and not key.get("subpath") and not await self.mirror.known(_key(key)):
             # Claude keys transcripts by working directory; a session moved to another
             # (configure cwd) resumes a Claude session kept under its old one. Session
             # ids are UUIDs: the same id under another project is the same conversation.
+            # A key whose transcript was deleted stays deleted.
             for project_key in await self.mirror.sessions_with_id(key["session_id"]):
                 moved: TranscriptKey = {"project_key": project_key, "session_id": key["session_id"]}
                 entries = await self.mirror.load(moved)

@@ -22,6 +22,7 @@ from ._annotations import DESTROYS, PERMIT, READ_ONLY, RUNS_CHILD, WRITES
 from ._branch_tools import fork, render_context, tree
 from ._chat_tools import chat, chat_async, interrupt, poll, streams
 from ._loopback_tools import loopback_config, loopback_pending, loopback_permit, loopback_respond
+from ._search_tools import search
 from ._server import PERMIT_TOOL
 from ._session_tools import configure, create, delete, get, list_sessions
 
@@ -46,6 +47,7 @@ PARENT_TOOLS: tuple[ToolEntry, ...] = (
     ToolEntry("render_context", render_context, READ_ONLY),
     ToolEntry("get", get, READ_ONLY),
     ToolEntry("list", list_sessions, READ_ONLY),
+    ToolEntry("search", search, READ_ONLY),
     ToolEntry("delete", delete, DESTROYS),
     ToolEntry("tree", tree, READ_ONLY),
     ToolEntry("interrupt", interrupt, WRITES),

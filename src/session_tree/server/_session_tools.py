@@ -9,14 +9,25 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..models import PermissionMode, Session, SessionConfig
-from ..service import DeleteResult, SessionInfo
+from ..service import DeleteResult, ListOrder, SessionInfo
 from ._context import service_of
 from ._params import MAX_SYSTEM_PROMPT_CHARS, ApprovalTimeout, AskHumanArg, Rules, SessionName
+from ._search_tools import CwdFilter, ForkedFromFilter, QueryFilter, StatusFilter, session_filter
+
+Title = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="a title for people and list; default the first prompt's first line",
+    ),
+]
 
 
 async def create(
     name: SessionName,
     ctx: Context[Any, Any],
+    title: Title = None,
     cwd: Annotated[str | None, Field(description="the child's working directory")] = None,
     model: Annotated[
         str | None,
@@ -63,12 +74,13 @@ async def create(
         max_turns=max_turns,
         **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
     )
-    return await service_of(ctx).create(name, config)
+    return await service_of(ctx).create(name, config, title)
 
 
 async def configure(
     name: SessionName,
     ctx: Context[Any, Any],
+    title: Title = None,
     permission_mode: Annotated[
         PermissionMode | None, Field(description="Claude Code permission mode")
     ] = None,
@@ -91,7 +103,7 @@ async def configure(
         ),
     ] = None,
 ) -> Session:
-    """Change a session's permission policy or cwd; arguments left out stay as they are. Claude
+    """Change a session's title, permission policy or cwd; arguments left out stay as they are. Claude
     Code's own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the
     loopback."""
     changes: dict[str, object] = {
@@ -109,7 +121,7 @@ async def configure(
     }
     if bypass_for_s is not None:
         changes["bypass_until"] = time.time() + bypass_for_s if bypass_for_s > 0 else None
-    return await service_of(ctx).configure(name, changes)
+    return await service_of(ctx).configure(name, changes, title)
 
 
 async def get(name: SessionName, ctx: Context[Any, Any]) -> SessionInfo:
@@ -117,9 +129,26 @@ async def get(name: SessionName, ctx: Context[Any, Any]) -> SessionInfo:
     return await service_of(ctx).get(name)
 
 
-async def list_sessions(ctx: Context[Any, Any]) -> list[SessionInfo]:
-    """Every session, by name."""
-    return await service_of(ctx).list()
+async def list_sessions(
+    ctx: Context[Any, Any],
+    status: StatusFilter = None,
+    cwd: CwdFilter = None,
+    forked_from: ForkedFromFilter = None,
+    query: QueryFilter = None,
+    order: Annotated[
+        ListOrder, Field(description="activity: last activity, newest first; name: by name")
+    ] = "activity",
+    limit: Annotated[int | None, Field(ge=1, le=1000, description="most rows to return")] = None,
+    cursor: Annotated[
+        str | None,
+        Field(min_length=1, max_length=200, description="a row's cursor: list on after that row"),
+    ] = None,
+) -> list[SessionInfo]:
+    """Sessions with title, status, turns, last activity, head, cost (own and subtree) and fork
+    origin; every one by default, newest activity first. Filters combine."""
+    return await service_of(ctx).list(
+        session_filter(status, cwd, forked_from, query), order=order, limit=limit, cursor=cursor
+    )
 
 
 async def delete(name: SessionName, ctx: Context[Any, Any]) -> DeleteResult:

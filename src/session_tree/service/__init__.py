@@ -14,19 +14,25 @@ from ._loopback import Loopback, PermitResult
 from ._permits import SessionPermits, open_permits
 from ._render import RenderedMessage, node_block, render
 from ._results import (
+    BranchUsage,
     ChatResult,
     DeleteResult,
     InterruptResult,
+    ListOrder,
     PendingApproval,
     PendingList,
     PollResult,
     RenderResult,
+    SearchHit,
+    SearchResult,
     SessionInfo,
+    SessionState,
     StreamList,
     ToolCallSummary,
     TreeResult,
 )
 from ._running import RunningTurn, TurnState
+from ._search import SessionFilter
 from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
@@ -35,6 +41,7 @@ from ._transcripts import Imported, export_branch, import_transcript
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
     "AskHuman",
+    "BranchUsage",
     "ChatResult",
     "DeleteResult",
     "Export",
@@ -42,6 +49,7 @@ __all__ = [
     "Imported",
     "InterruptResult",
     "Library",
+    "ListOrder",
     "Loopback",
     "OnProgress",
     "PendingApproval",
@@ -51,10 +59,14 @@ __all__ = [
     "RenderResult",
     "RenderedMessage",
     "RunningTurn",
+    "SearchHit",
+    "SearchResult",
+    "SessionFilter",
     "SessionInfo",
     "SessionOverview",
     "SessionPermits",
     "SessionService",
+    "SessionState",
     "Settings",
     "StreamList",
     "ToolCallSummary",

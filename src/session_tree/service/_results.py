@@ -6,7 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..models import Approval, Event, JSONObject, Session, Stream, StreamStatus, TreeView, Usage
+from ..models import (
+    Approval,
+    Event,
+    JSONObject,
+    NodeKind,
+    Session,
+    Stream,
+    StreamStatus,
+    TreeView,
+    Usage,
+)
 from ._render import RenderedMessage
 
 
@@ -79,10 +89,60 @@ class PollResult(BaseModel):
     error: str | None = None
 
 
+SessionState = Literal["idle", "running", "awaiting_permission", "failed"]
+"""What a session is doing: a turn running, a turn waiting on an approval, its
+last turn failed (until the next one starts), or none of these."""
+ListOrder = Literal["activity", "name"]
+
+
 class SessionInfo(BaseModel):
     session: Session
     running_stream_id: int | None = None
     warm: bool = False
+    status: SessionState = Field(
+        default="idle",
+        description="running, awaiting_permission (a turn waits on an approval), failed (its "
+        "last turn failed) or idle",
+    )
+    last_activity: float | None = Field(
+        default=None, description="unix time of the session's last change or turn"
+    )
+    head_turn_usage: Usage | None = Field(
+        default=None, description="usage of the turn that made the head (None at the root)"
+    )
+    subtree_usage: Usage = Field(
+        default_factory=Usage,
+        description="this session's usage plus every fork's below it, forks of forks too",
+    )
+    cursor: str | None = Field(
+        default=None, description="pass as cursor to list to read on after this row"
+    )
+
+
+class BranchUsage(BaseModel):
+    head_id: int
+    usage: Usage = Field(description="the session's own turns")
+    subtree_usage: Usage = Field(description="the session and every fork below it")
+
+
+class SearchHit(BaseModel):
+    session: str = Field(description="the session that ran the turn the text is from")
+    node_id: int
+    kind: NodeKind
+    snippet: str = Field(description="the matching words in [brackets], with some around them")
+    created_at: float
+    fork_at: int | None = Field(
+        description="the summary node ending the hit's turn: fork(name=session, at=fork_at) "
+        "starts a session whose history ends right after the hit's turn; None when that turn "
+        "has no summary (interrupted, or still running)"
+    )
+
+
+class SearchResult(BaseModel):
+    hits: list[SearchHit] = Field(description="newest first")
+    next_before: int | None = Field(
+        description="pass as before to search for older hits; None when there are no more"
+    )
 
 
 class RenderResult(BaseModel):
@@ -99,6 +159,9 @@ class StreamList(BaseModel):
 class TreeResult(BaseModel):
     session: str
     tree: TreeView
+    usage: dict[str, BranchUsage] = Field(
+        default_factory=dict, description="session name -> its head, own usage, subtree usage"
+    )
 
 
 class DeleteResult(BaseModel):

@@ -27,14 +27,17 @@ from ._results import (
     ChatResult,
     DeleteResult,
     InterruptResult,
+    ListOrder,
     PendingApproval,
     PendingList,
     PollResult,
     RenderResult,
+    SearchResult,
     SessionInfo,
     StreamList,
     TreeResult,
 )
+from ._search import SessionFilter
 from ._sessions import Sessions
 from ._settings import Settings
 from ._turns import TurnRunner
@@ -94,17 +97,39 @@ class SessionService:
 
     # Sessions.
 
-    async def create(self, name: str, config: SessionConfig) -> Session:
-        return await self.sessions.create(name, config)
+    async def create(self, name: str, config: SessionConfig, title: str | None = None) -> Session:
+        return await self.sessions.create(name, config, title)
 
-    async def configure(self, name: str, changes: dict[str, object]) -> Session:
-        return await self.sessions.configure(name, changes)
+    async def configure(
+        self, name: str, changes: dict[str, object], title: str | None = None
+    ) -> Session:
+        return await self.sessions.configure(name, changes, title)
 
     async def get(self, name: str) -> SessionInfo:
         return await self.sessions.get(name)
 
-    async def list(self) -> list[SessionInfo]:
-        return await self.sessions.list()
+    async def list(
+        self,
+        filters: SessionFilter | None = None,
+        *,
+        order: ListOrder = "activity",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> list[SessionInfo]:
+        return await self.sessions.list(filters, order=order, limit=limit, cursor=cursor)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        phrase: bool = False,
+        filters: SessionFilter | None = None,
+        before: int | None = None,
+        limit: int = 20,
+    ) -> SearchResult:
+        return await self.sessions.search(
+            query, phrase=phrase, filters=filters, before=before, limit=limit
+        )
 
     async def fork(self, name: str, new_name: str, at: int | None) -> Session:
         return await self.sessions.fork(name, new_name, at)

@@ -8,13 +8,25 @@ a session's policy changes or the session goes away.
 
 from __future__ import annotations
 
+import builtins
+
 from ..errors import InvalidArgument, SessionBusy
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
 from ._checks import check_cwd, check_name, check_policy
 from ._render import render
-from ._results import DeleteResult, RenderResult, SessionInfo, StreamList, TreeResult
+from ._results import (
+    BranchUsage,
+    DeleteResult,
+    ListOrder,
+    RenderResult,
+    SearchResult,
+    SessionInfo,
+    StreamList,
+    TreeResult,
+)
+from ._search import SessionFilter, infos, page, search
 from ._turns import TurnRunner
 
 
@@ -23,15 +35,24 @@ class Sessions:
         self.store = store
         self.turns = turns
 
-    async def create(self, name: str, config: SessionConfig) -> Session:
+    async def create(self, name: str, config: SessionConfig, title: str | None = None) -> Session:
         check_name(name)
         check_policy(config)
         check_cwd(config.cwd, "")
-        return await self.store.sessions.create(name, config)
+        return await self.store.sessions.create(name, config, title=_title(title))
 
-    async def configure(self, name: str, changes: dict[str, object]) -> Session:
-        """Change a session's policy. A warm child started under the old one is
-        replaced at the next turn; the loopback applies the new one at once."""
+    async def configure(
+        self, name: str, changes: dict[str, object], title: str | None = None
+    ) -> Session:
+        """Change a session's policy (and with ``title``, its title). A warm child
+        started under the old policy is replaced at the next turn; the loopback
+        applies the new one at once. A title alone leaves the child be."""
+        given = _title(title)
+        if not changes:
+            await self.store.sessions.get(name)
+            if given is None:
+                return await self.store.sessions.get(name)
+            return await self.store.sessions.set_title(name, given)
 
         def check(config: SessionConfig) -> None:
             check_policy(config)
@@ -46,28 +67,57 @@ class Sessions:
                 self.turns.pool.forget(warm)
             else:
                 await self.turns.pool.retire(warm)
+        if given is not None:
+            updated = await self.store.sessions.set_title(name, given)
         return updated
 
     async def get(self, name: str) -> SessionInfo:
-        session = await self.store.sessions.get(name)
-        active = await self.store.streams.active(session_id=session.id)
-        return SessionInfo(
-            session=session,
-            running_stream_id=active[-1].id if active else None,
-            warm=self.turns.pool.get(name) is not None,
+        for row in await self._rows():
+            if row.session.name == name:
+                return row
+        await self.store.sessions.get(name)  # SessionNotFound, naming the sessions there are
+        raise AssertionError("unreachable: the session was just found")
+
+    async def list(
+        self,
+        filters: SessionFilter | None = None,
+        *,
+        order: ListOrder = "activity",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> builtins.list[SessionInfo]:
+        return page(
+            await self._rows(),
+            filters=filters or SessionFilter(),
+            order=order,
+            limit=limit,
+            cursor=cursor,
         )
 
-    async def list(self) -> list[SessionInfo]:
-        sessions = await self.store.sessions.all()
-        active = {s.session_id: s.id for s in await self.store.streams.active()}
-        return [
-            SessionInfo(
-                session=s,
-                running_stream_id=active.get(s.id),
-                warm=self.turns.pool.get(s.name) is not None,
-            )
-            for s in sessions
-        ]
+    async def search(
+        self,
+        query: str,
+        *,
+        phrase: bool = False,
+        filters: SessionFilter | None = None,
+        before: int | None = None,
+        limit: int = 20,
+    ) -> SearchResult:
+        return await search(
+            self.store,
+            await self._rows(),
+            query,
+            phrase=phrase,
+            filters=filters or SessionFilter(),
+            before=before,
+            limit=limit,
+        )
+
+    async def _rows(self) -> builtins.list[SessionInfo]:
+        """Every session's row (status, activity, subtree usage), by id."""
+        activities = await self.store.sessions.overview()
+        running = {s.session_id: s.id for s in await self.store.streams.active()}
+        return infos(activities, running, lambda name: self.turns.pool.get(name) is not None)
 
     async def fork(self, name: str, new_name: str, at: int | None) -> Session:
         check_name(new_name)
@@ -92,7 +142,17 @@ class Sessions:
 
     async def tree(self, name: str) -> TreeResult:
         session = await self.store.sessions.get(name)
-        return TreeResult(session=name, tree=await self.store.nodes.tree(session.tree_id))
+        tree = await self.store.nodes.tree(session.tree_id)
+        usage = {
+            row.session.name: BranchUsage(
+                head_id=row.session.head_id,
+                usage=row.session.usage,
+                subtree_usage=row.subtree_usage,
+            )
+            for row in await self._rows()
+            if row.session.tree_id == session.tree_id
+        }
+        return TreeResult(session=name, tree=tree, usage=usage)
 
     async def render_context(self, name: str, start: int | None, end: int | None) -> RenderResult:
         session = await self.store.sessions.get(name)
@@ -103,3 +163,13 @@ class Sessions:
         if name is not None:
             await self.store.sessions.get(name)
         return StreamList(streams=await self.store.streams.recent(name, limit=limit))
+
+
+def _title(title: str | None) -> str | None:
+    """A title as one line of words; refused when nothing is left."""
+    if title is None:
+        return None
+    words = " ".join(title.split())
+    if not words:
+        raise InvalidArgument("The title is blank: give it some words, or leave it out.")
+    return words

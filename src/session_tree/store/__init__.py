@@ -8,7 +8,7 @@
 
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
 ``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
-``SessionStore`` mirror) and ``turns`` (a turn's writes across the others,
+``SessionStore`` mirror), ``search`` (full text over every node) and ``turns`` (a turn's writes across the others,
 each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
@@ -22,11 +22,13 @@ from pathlib import Path
 from ._approvals import Approvals
 from ._database import Database, Reads, Synchronous
 from ._nodes import Nodes
+from ._search import NodeHit, Search
+from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
 from ._streams import Streams
+from ._transcript_storage import TranscriptEntry
 from ._transcripts import (
     SummaryFold,
-    TranscriptEntry,
     TranscriptFile,
     TranscriptKey,
     TranscriptMirror,
@@ -35,8 +37,10 @@ from ._transcripts import (
 from ._turns import Record, TurnEnd, Turns, TurnStart
 
 __all__ = [
+    "NodeHit",
     "Reads",
     "Record",
+    "SessionActivity",
     "Store",
     "SummaryFold",
     "Synchronous",
@@ -47,6 +51,8 @@ __all__ = [
     "TranscriptSummary",
     "TurnEnd",
     "TurnStart",
+    "fork_title",
+    "title_from_prompt",
 ]
 
 
@@ -61,6 +67,7 @@ class Store:
         self.approvals = Approvals(db)
         self.transcripts = TranscriptMirror(db)
         self.turns = Turns(db)
+        self.search = Search(db)
 
     @property
     def path(self) -> str:

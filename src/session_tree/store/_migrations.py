@@ -1,294 +1,50 @@
 """Named, ordered schema migrations, recorded in the ``migrations`` table.
 
-Append new migrations to the end of :data:`MIGRATIONS`; never edit or reorder
-one that has shipped. A database from any earlier version opens and upgrades;
-a database that records a migration this version does not know was written by
-a newer session-tree and is refused rather than guessed at.
+Each migration is a file in ``migrations/`` named ``NNNN_what.sql``, applied in
+the order of their names, each in the transaction that records it. Add a new
+file with the next number; never edit, rename or reorder one that has shipped
+(a database records migrations by name). A database from any earlier version
+opens and upgrades; a database that records a migration this version does not
+know was written by a newer session-tree and is refused rather than guessed at.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Final
 
 # Marks the file as ours (PRAGMA application_id), so a stranger's SQLite file
 # is recognised before anything is written to it. "STre" in ASCII.
 APPLICATION_ID: Final = 0x53547265
 
-# nodes.parent_id has no ON DELETE action on purpose: garbage collection deletes
-# a descendant-closed set in one statement, and SQLite checks the constraint at
-# the end of the statement. A cascade would recurse once per tree level and fail
-# past SQLite's trigger depth on deep trees. (No semicolons inside the SQL
-# below except between statements: they are split on it.)
+_DIRECTORY = Path(__file__).with_name("migrations")
+
 MIGRATIONS: Final[list[tuple[str, str]]] = [
-    (
-        "0001_nodes_and_sessions",
-        """
-        CREATE TABLE trees (
-            id INTEGER PRIMARY KEY,
-            created_at REAL NOT NULL
-        );
-        CREATE TABLE nodes (
-            id INTEGER PRIMARY KEY,
-            tree_id INTEGER NOT NULL REFERENCES trees(id) ON DELETE CASCADE,
-            parent_id INTEGER REFERENCES nodes(id),
-            kind TEXT NOT NULL,
-            data TEXT NOT NULL,
-            ephemeral INTEGER NOT NULL DEFAULT 0,
-            depth INTEGER NOT NULL,
-            message_uuid TEXT,
-            created_at REAL NOT NULL
-        );
-        CREATE INDEX nodes_parent ON nodes(parent_id);
-        CREATE INDEX nodes_tree ON nodes(tree_id);
-        CREATE INDEX nodes_ephemeral ON nodes(tree_id) WHERE ephemeral = 1;
-        CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            tree_id INTEGER NOT NULL REFERENCES trees(id),
-            head_id INTEGER NOT NULL REFERENCES nodes(id),
-            config TEXT NOT NULL,
-            claude_session_id TEXT,
-            forked_from TEXT,
-            fork_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
-            status TEXT NOT NULL,
-            usage TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX sessions_tree ON sessions(tree_id);
-        """,
-    ),
-    (
-        "0002_streams_and_events",
-        """
-        CREATE TABLE streams (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            status TEXT NOT NULL,
-            ephemeral INTEGER NOT NULL DEFAULT 0,
-            prompt_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
-            error TEXT,
-            last_seq INTEGER NOT NULL DEFAULT -1,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE INDEX streams_session ON streams(session_id);
-        CREATE TABLE events (
-            stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            data TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            PRIMARY KEY (stream_id, seq)
-        ) WITHOUT ROWID;
-        """,
-    ),
-    (
-        "0003_approvals",
-        """
-        CREATE TABLE approvals (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            stream_id INTEGER REFERENCES streams(id) ON DELETE SET NULL,
-            tool_name TEXT NOT NULL,
-            input TEXT NOT NULL,
-            tool_use_id TEXT,
-            status TEXT NOT NULL,
-            decision TEXT,
-            decided_by TEXT,
-            created_at REAL NOT NULL,
-            decided_at REAL
-        );
-        CREATE INDEX approvals_pending ON approvals(session_id) WHERE status = 'pending';
-        """,
-    ),
-    (
-        "0004_transcript_mirror",
-        """
-        CREATE TABLE transcript_entries (
-            id INTEGER PRIMARY KEY,
-            project_key TEXT NOT NULL,
-            session_id TEXT NOT NULL,
-            subpath TEXT NOT NULL DEFAULT '',
-            uuid TEXT,
-            entry TEXT NOT NULL
-        );
-        CREATE INDEX transcript_entries_key
-            ON transcript_entries(project_key, session_id, subpath, id);
-        CREATE UNIQUE INDEX transcript_entries_uuid
-            ON transcript_entries(project_key, session_id, subpath, uuid)
-            WHERE uuid IS NOT NULL;
-        CREATE TABLE transcript_files (
-            project_key TEXT NOT NULL,
-            session_id TEXT NOT NULL,
-            subpath TEXT NOT NULL DEFAULT '',
-            mtime INTEGER NOT NULL,
-            PRIMARY KEY (project_key, session_id, subpath)
-        ) WITHOUT ROWID;
-        CREATE TABLE transcript_summaries (
-            project_key TEXT NOT NULL,
-            session_id TEXT NOT NULL,
-            mtime INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            PRIMARY KEY (project_key, session_id)
-        ) WITHOUT ROWID;
-        """,
-    ),
-    (
-        "0005_loopback_tokens",
-        """
-        ALTER TABLE sessions ADD COLUMN loopback_token TEXT;
-        CREATE UNIQUE INDEX sessions_loopback_token ON sessions(loopback_token)
-            WHERE loopback_token IS NOT NULL;
-        CREATE INDEX approvals_stream_pending ON approvals(stream_id) WHERE status = 'pending'
-        """,
-    ),
-    (
-        "0006_stream_runners",
-        """
-        ALTER TABLE streams ADD COLUMN runner TEXT
-        """,
-    ),
-    (
-        # Without AUTOINCREMENT SQLite hands out max(id) + 1, so deleting the
-        # newest session gave its id, and its streams' and approvals' ids, to
-        # the next ones: a late decision on a deleted session's approval landed
-        # on another session's call. AUTOINCREMENT keeps the highest id ever
-        # used in sqlite_sequence. Adding it means rebuilding each table, the
-        # way SQLite documents (lang_altertable.html, "other kinds of table
-        # schema changes"): new table, copy, drop, rename, recreate the
-        # indexes. _migrate runs it in one transaction with foreign keys off
-        # (dropping a parent table would otherwise cascade into its children)
-        # and runs foreign_key_check before committing. The columns are those
-        # of migrations 0001 to 0006, in the same order. Each sequence starts
-        # at the largest id the file still holds or refers to: an id deleted
-        # before this migration left no other trace.
-        "0007_ids_never_reused",
-        """
-        CREATE TABLE new_trees (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            created_at REAL NOT NULL
-        );
-        INSERT INTO new_trees (id, created_at) SELECT id, created_at FROM trees;
-        DROP TABLE trees;
-        ALTER TABLE new_trees RENAME TO trees;
-
-        CREATE TABLE new_nodes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            tree_id INTEGER NOT NULL REFERENCES trees(id) ON DELETE CASCADE,
-            parent_id INTEGER REFERENCES nodes(id),
-            kind TEXT NOT NULL,
-            data TEXT NOT NULL,
-            ephemeral INTEGER NOT NULL DEFAULT 0,
-            depth INTEGER NOT NULL,
-            message_uuid TEXT,
-            created_at REAL NOT NULL
-        );
-        INSERT INTO new_nodes
-            (id, tree_id, parent_id, kind, data, ephemeral, depth, message_uuid, created_at)
-            SELECT id, tree_id, parent_id, kind, data, ephemeral, depth, message_uuid, created_at
-            FROM nodes;
-        DROP TABLE nodes;
-        ALTER TABLE new_nodes RENAME TO nodes;
-        CREATE INDEX nodes_parent ON nodes(parent_id);
-        CREATE INDEX nodes_tree ON nodes(tree_id);
-        CREATE INDEX nodes_ephemeral ON nodes(tree_id) WHERE ephemeral = 1;
-
-        CREATE TABLE new_sessions (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name TEXT NOT NULL UNIQUE,
-            tree_id INTEGER NOT NULL REFERENCES trees(id),
-            head_id INTEGER NOT NULL REFERENCES nodes(id),
-            config TEXT NOT NULL,
-            claude_session_id TEXT,
-            forked_from TEXT,
-            fork_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
-            status TEXT NOT NULL,
-            usage TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            loopback_token TEXT
-        );
-        INSERT INTO new_sessions
-            (id, name, tree_id, head_id, config, claude_session_id, forked_from, fork_node_id,
-             status, usage, created_at, updated_at, loopback_token)
-            SELECT id, name, tree_id, head_id, config, claude_session_id, forked_from,
-                fork_node_id, status, usage, created_at, updated_at, loopback_token
-            FROM sessions;
-        DROP TABLE sessions;
-        ALTER TABLE new_sessions RENAME TO sessions;
-        CREATE INDEX sessions_tree ON sessions(tree_id);
-        CREATE UNIQUE INDEX sessions_loopback_token ON sessions(loopback_token)
-            WHERE loopback_token IS NOT NULL;
-
-        CREATE TABLE new_streams (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            status TEXT NOT NULL,
-            ephemeral INTEGER NOT NULL DEFAULT 0,
-            prompt_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
-            error TEXT,
-            last_seq INTEGER NOT NULL DEFAULT -1,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
-            runner TEXT
-        );
-        INSERT INTO new_streams
-            (id, session_id, status, ephemeral, prompt_node_id, error, last_seq, created_at,
-             updated_at, runner)
-            SELECT id, session_id, status, ephemeral, prompt_node_id, error, last_seq,
-                created_at, updated_at, runner
-            FROM streams;
-        DROP TABLE streams;
-        ALTER TABLE new_streams RENAME TO streams;
-        CREATE INDEX streams_session ON streams(session_id);
-
-        CREATE TABLE new_approvals (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-            stream_id INTEGER REFERENCES streams(id) ON DELETE SET NULL,
-            tool_name TEXT NOT NULL,
-            input TEXT NOT NULL,
-            tool_use_id TEXT,
-            status TEXT NOT NULL,
-            decision TEXT,
-            decided_by TEXT,
-            created_at REAL NOT NULL,
-            decided_at REAL
-        );
-        INSERT INTO new_approvals
-            (id, session_id, stream_id, tool_name, input, tool_use_id, status, decision,
-             decided_by, created_at, decided_at)
-            SELECT id, session_id, stream_id, tool_name, input, tool_use_id, status, decision,
-                decided_by, created_at, decided_at
-            FROM approvals;
-        DROP TABLE approvals;
-        ALTER TABLE new_approvals RENAME TO approvals;
-        CREATE INDEX approvals_pending ON approvals(session_id) WHERE status = 'pending';
-        CREATE INDEX approvals_stream_pending ON approvals(stream_id) WHERE status = 'pending';
-
-        DELETE FROM sqlite_sequence
-            WHERE name IN ('trees', 'nodes', 'sessions', 'streams', 'approvals');
-        INSERT INTO sqlite_sequence (name, seq) VALUES
-            ('trees', max(
-                coalesce((SELECT max(id) FROM trees), 0),
-                coalesce((SELECT max(tree_id) FROM nodes), 0),
-                coalesce((SELECT max(tree_id) FROM sessions), 0))),
-            ('nodes', max(
-                coalesce((SELECT max(id) FROM nodes), 0),
-                coalesce((SELECT max(parent_id) FROM nodes), 0),
-                coalesce((SELECT max(head_id) FROM sessions), 0),
-                coalesce((SELECT max(fork_node_id) FROM sessions), 0),
-                coalesce((SELECT max(prompt_node_id) FROM streams), 0))),
-            ('sessions', max(
-                coalesce((SELECT max(id) FROM sessions), 0),
-                coalesce((SELECT max(session_id) FROM streams), 0),
-                coalesce((SELECT max(session_id) FROM approvals), 0))),
-            ('streams', max(
-                coalesce((SELECT max(id) FROM streams), 0),
-                coalesce((SELECT max(stream_id) FROM events), 0),
-                coalesce((SELECT max(stream_id) FROM approvals), 0))),
-            ('approvals', coalesce((SELECT max(id) FROM approvals), 0))
-        """,
-    ),
+    (path.stem, path.read_text(encoding="utf-8")) for path in sorted(_DIRECTORY.glob("*.sql"))
 ]
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a migration, in order. A semicolon ends a statement only
+    where SQLite says one is complete, so a trigger's body (``BEGIN ...; END``)
+    and a semicolon in a comment or a string stay whole."""
+    found: list[str] = []
+    current = ""
+    pieces = sql.split(";")
+    for number, piece in enumerate(pieces, 1):
+        current += piece if number == len(pieces) else piece + ";"
+        if number == len(pieces) or sqlite3.complete_statement(current):
+            if _has_code(current):
+                found.append(current.strip())
+            current = ""
+    return found
+
+
+def _has_code(sql: str) -> bool:
+    """Whether ``sql`` holds more than comments, white space and semicolons."""
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return bool(code.replace(";", "").strip())
+
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "statements"]

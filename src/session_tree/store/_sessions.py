@@ -28,6 +28,14 @@ from ..models import (
 from . import _rows
 from ._database import Database, now
 from ._nodes import _insert, collect_garbage, insert_chain
+from ._session_rows import (
+    OVERVIEW_SELECT,
+    SESSION_SELECT,
+    SessionActivity,
+    activity_of,
+    fork_title,
+    session_of,
+)
 
 # A loopback token is looked up by its first characters and then compared whole
 # in constant time: the index search may reveal through its timing at most this
@@ -49,6 +57,7 @@ class Sessions:
         root_data: dict[str, object] | None = None,
         history: Sequence[NewNode] = (),
         claude_session_id: str | None = None,
+        title: str | None = None,
     ) -> Session:
         """A new session on a new tree; its head is the tree's root.
 
@@ -79,6 +88,7 @@ class Sessions:
                 config=config,
                 created=created,
                 claude_session_id=claude_session_id,
+                title=title,
             )
 
     async def fork(self, name: str, new_name: str, *, at: int | None = None) -> Session:
@@ -106,23 +116,40 @@ class Sessions:
                 claude_session_id=source.claude_session_id,
                 forked_from=source.name,
                 fork_node_id=head_id,
+                title=fork_title(source.title),
             )
 
     async def get(self, name: str) -> Session:
-        row = await self._db.one("SELECT * FROM sessions WHERE name = ?", (name,))
+        row = await self._db.one(f"{SESSION_SELECT} WHERE name = ?", (name,))
         if row is None:
             raise SessionNotFound(name, await self.names())
-        return _rows.session(row)
+        return session_of(row)
 
     async def get_by_id(self, session_id: int) -> Session:
-        row = await self._db.one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        row = await self._db.one(f"{SESSION_SELECT} WHERE id = ?", (session_id,))
         if row is None:
             raise SessionNotFound(f"#{session_id}", await self.names())
-        return _rows.session(row)
+        return session_of(row)
 
     async def all(self) -> list[Session]:
-        rows = await self._db.all("SELECT * FROM sessions ORDER BY name")
-        return [_rows.session(row) for row in rows]
+        rows = await self._db.all(f"{SESSION_SELECT} ORDER BY name")
+        return [session_of(row) for row in rows]
+
+    async def overview(self) -> list[SessionActivity]:
+        """Every session, by id, with its last turn's status, last activity and head usage."""
+        rows = await self._db.all(f"{OVERVIEW_SELECT} ORDER BY sessions.id")
+        return [activity_of(row) for row in rows]
+
+    async def set_title(self, name: str, title: str) -> Session:
+        """Give the session its own title (a fork's replaces the one marked from its origin)."""
+        async with self._db.write() as conn:
+            owner = await session_id(conn, name)
+            await conn.execute(
+                "INSERT INTO session_titles (session_id, title) VALUES (?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET title = excluded.title",
+                (owner, title),
+            )
+            return await get_session(conn, name)
 
     async def names(self) -> list[str]:
         rows = await self._db.all("SELECT name FROM sessions ORDER BY name")
@@ -204,7 +231,7 @@ class Sessions:
         key = token[:_TOKEN_KEY_CHARS]
         candidates = (
             await self._db.all(
-                "SELECT * FROM sessions WHERE loopback_token >= ? AND loopback_token < ?",
+                f"{SESSION_SELECT} WHERE loopback_token >= ? AND loopback_token < ?",
                 (key, key + _TOKEN_KEY_END),
             )
             if key
@@ -221,7 +248,7 @@ class Sessions:
                 "No session has this loopback token (was the session deleted?). "
                 "Ask the parent for a fresh MCP config with loopback_config."
             )
-        return _rows.session(found[0])
+        return session_of(found[0])
 
     async def add_usage(self, name: str, usage: Usage) -> Session:
         async with self._db.write() as conn:
@@ -246,11 +273,11 @@ class Sessions:
 
 
 async def get_session(conn: aiosqlite.Connection, name: str) -> Session:
-    async with conn.execute("SELECT * FROM sessions WHERE name = ?", (name,)) as cursor:
+    async with conn.execute(f"{SESSION_SELECT} WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
         raise await _not_found(conn, name)
-    return _rows.session(row)
+    return session_of(row)
 
 
 async def running_turn(conn: aiosqlite.Connection, owner: int) -> int | None:
@@ -300,6 +327,7 @@ async def _insert_session(
     claude_session_id: str | None = None,
     forked_from: str | None = None,
     fork_node_id: int | None = None,
+    title: str | None = None,
 ) -> Session:
     try:
         cursor = await conn.execute(
@@ -323,9 +351,15 @@ async def _insert_session(
     except sqlite3.IntegrityError as exc:
         raise SessionExists(name) from exc
     assert cursor.lastrowid is not None
+    if title is not None:
+        await conn.execute(
+            "INSERT INTO session_titles (session_id, title) VALUES (?, ?)",
+            (cursor.lastrowid, title),
+        )
     return Session(
         id=cursor.lastrowid,
         name=name,
+        title=title,
         tree_id=tree_id,
         head_id=head_id,
         config=config,

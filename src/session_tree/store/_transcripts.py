@@ -9,6 +9,18 @@ Entries are opaque blobs. One with a ``uuid`` is stored once per key (the SDK
 retries batches, so a uuid is an idempotency key); one without is always
 appended. ``mtime`` is our storage write time in epoch milliseconds, the same
 clock for the transcript and for its summary sidecar, as the protocol asks.
+
+Forks cost O(1). Every cold resume or fork makes Claude Code write a new
+transcript that repeats the history it resumed, each entry with a few
+top-level fields rewritten (its ``sessionId``, a ``promptId``, an added
+``requestSessionId``). So a transcript is its own entries plus at most one
+shared block (``_sharing``): the first ``base_count`` uuid entries of a base
+transcript, passed through field rules learned from the copy and checked
+against it entry by entry, so what is loaded is exactly what was appended.
+The block is planned while the transcript has no uuid entry of its own;
+anything the rules cannot reproduce is stored as its own. Large top-level
+values (tool listings, system prompt snapshots, long replies) are stored once
+by content in ``transcript_values``.
 """
 
 from __future__ import annotations
@@ -19,9 +31,7 @@ from typing import Any, NotRequired, TypedDict
 
 from . import _rows
 from ._database import Database
-
-TranscriptEntry = dict[str, Any]
-"""One line of a transcript: an opaque JSON object."""
+from ._transcript_storage import TranscriptEntry, append_entries, collect_garbage, effective
 
 
 class TranscriptKey(TypedDict):
@@ -68,14 +78,7 @@ class TranscriptMirror:
             return
         project_key, session_id, subpath = _parts(key)
         async with self._db.write() as conn:
-            await conn.executemany(
-                "INSERT OR IGNORE INTO transcript_entries (project_key, session_id, subpath, uuid, entry) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (project_key, session_id, subpath, entry.get("uuid"), _rows.dumps(entry))
-                    for entry in entries
-                ],
-            )
+            await append_entries(conn, _parts(key), entries)
             mtime = _epoch_ms()
             await conn.execute(
                 "INSERT INTO transcript_files (project_key, session_id, subpath, mtime) VALUES (?, ?, ?, ?) "
@@ -104,24 +107,17 @@ class TranscriptMirror:
             )
 
     async def load(self, key: TranscriptKey) -> list[TranscriptEntry] | None:
-        project_key, session_id, subpath = _parts(key)
         # One snapshot: the file and its entries as one append left them.
         async with self._db.snapshot() as db:
-            if (
-                await db.one(
-                    "SELECT 1 FROM transcript_files WHERE project_key = ? AND session_id = ? "
-                    "AND subpath = ?",
-                    (project_key, session_id, subpath),
-                )
-                is None
-            ):
-                return None
-            rows = await db.all(
-                "SELECT entry FROM transcript_entries WHERE project_key = ? AND session_id = ? "
-                "AND subpath = ? ORDER BY id",
-                (project_key, session_id, subpath),
+            row = await db.one(
+                "SELECT transcripts.id FROM transcripts JOIN transcript_files USING "
+                "(project_key, session_id, subpath) WHERE project_key = ? AND session_id = ? "
+                "AND subpath = ? AND live = 1",
+                _parts(key),
             )
-        return [_entry(row[0]) for row in rows]
+            if row is None:
+                return None
+            return await effective(db, row[0])
 
     async def list_sessions(self, project_key: str) -> list[TranscriptFile]:
         rows = await self._db.all(
@@ -148,11 +144,17 @@ class TranscriptMirror:
             (project_key, session_id, subpath) if subpath else (project_key, session_id)
         )
         async with self._db.write() as conn:
-            for table in ("transcript_entries", "transcript_files"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE project_key = ? AND session_id = ? AND {scope}",
-                    params,
-                )
+            await conn.execute(
+                f"DELETE FROM transcript_files WHERE project_key = ? AND session_id = ? AND {scope}",
+                params,
+            )
+            # Forks may still share its entries: it goes once nothing refers to it.
+            await conn.execute(
+                f"UPDATE transcripts SET live = 0 WHERE project_key = ? AND session_id = ? "
+                f"AND live = 1 AND {scope}",
+                params,
+            )
+            await collect_garbage(conn)
             if not subpath:
                 await conn.execute(
                     "DELETE FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
@@ -167,6 +169,15 @@ class TranscriptMirror:
         )
         return [row[0] for row in rows]
 
+    async def known(self, key: TranscriptKey) -> bool:
+        """Whether the key has held a transcript, now or before it was deleted."""
+        row = await self._db.one(
+            "SELECT 1 FROM transcripts WHERE project_key = ? AND session_id = ? AND subpath = ? "
+            "LIMIT 1",
+            _parts(key),
+        )
+        return row is not None
+
     async def sessions_with_id(self, session_id: str) -> list[str]:
         """The project keys under which a Claude session id has a transcript."""
         rows = await self._db.all(
@@ -174,7 +185,3 @@ class TranscriptMirror:
             (session_id,),
         )
         return [row[0] for row in rows]
-
-
-def _entry(text: str) -> TranscriptEntry:
-    return _rows.loads_object(text)

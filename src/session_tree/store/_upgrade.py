@@ -11,7 +11,7 @@ import anyio
 
 from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabase, SchemaTooNew
 from ._failures import SQLITE_INTERRUPT, is_corrupt, is_unwritable
-from ._migrations import APPLICATION_ID, MIGRATIONS
+from ._migrations import APPLICATION_ID, MIGRATIONS, statements
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ async def _apply(conn: aiosqlite.Connection, pending: list[tuple[str, str]]) -> 
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
     for name, sql in pending:
-        for statement in _statements(sql):
+        for statement in statements(sql):
             await conn.execute(statement)
         await conn.execute(
             "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time())
@@ -167,7 +167,3 @@ async def _records_our_first_migration(conn: aiosqlite.Connection) -> bool:
     first = MIGRATIONS[0][0]
     rows = await conn.execute_fetchall("SELECT 1 FROM migrations WHERE name = ?", (first,))
     return bool(list(rows))
-
-
-def _statements(sql: str) -> list[str]:
-    return [part.strip() for part in sql.split(";") if part.strip()]
