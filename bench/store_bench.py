@@ -5,10 +5,20 @@
 Prints figures, and ratios against a baseline measured in the same run.
 Targets (issue 2): ingest >= 50,000 events/s; the path of a node at depth
 10,000 in <= 50 ms; fork time flat in depth (depth 10,000 / depth 10 <= 1.5).
+
+Deep branches (issue 20), one chain of 100,000 nodes: the path of the nodes at
+depth 10,000 and 100,000 (p50 <= 10 ms and <= 100 ms), ``render_context``'s
+work over each (the store path, then ``session_tree.service.render``), and
+``tree`` of the 100,000-node tree (<= 1 s). Each path is timed warm (read
+before, so its nodes are in the store's node cache: the p50 of a server that
+renders a session again and again), cold (a fresh ``Store`` on the file), and
+against the baseline: the single recursive query and validation that read
+every path before the cache, in the same run.
 """
 
 from __future__ import annotations
 
+import gc
 import resource
 import statistics
 import sys
@@ -17,15 +27,36 @@ import time
 from pathlib import Path
 
 import anyio
+from pydantic import TypeAdapter
 
-from session_tree.models import NewNode, NodeKind
+from session_tree.models import NewNode, Node, NodeKind, TreeNode
+from session_tree.service import render
 from session_tree.store import Store, Synchronous
+from session_tree.store._nodes import preview
 
 EVENTS = 200_000
 BATCH = 500
 APPENDS = 2_000
 DEEP = 10_000
 REPEAT = 50
+DEEPEST = 100_000
+DEEP_REPEAT = 11
+CHUNK = 5_000
+
+# The walk before the node cache (issue 2's): one recursive query, one validation.
+_BASELINE_PATH = """
+WITH RECURSIVE path AS (
+    SELECT * FROM nodes WHERE id = ?
+    UNION ALL
+    SELECT nodes.* FROM nodes JOIN path ON nodes.id = path.parent_id
+)
+SELECT json_group_array(json_object(
+    'id', id, 'tree_id', tree_id, 'parent_id', parent_id, 'kind', kind, 'data', json(data),
+    'ephemeral', ephemeral = 1, 'depth', depth, 'message_uuid', message_uuid,
+    'created_at', created_at
+)) FROM path
+"""
+_NODE_LIST = TypeAdapter(list[Node])
 
 
 def peak_rss_mib() -> float:
@@ -104,9 +135,112 @@ async def run(directory: Path, synchronous: Synchronous) -> dict[str, float]:
     }
 
 
+async def baseline_path(store: Store, node_id: int) -> list[Node]:
+    row = await store.db.one(_BASELINE_PATH, (node_id,))
+    assert row is not None
+    gc.disable()  # as the old walk did
+    try:
+        nodes = _NODE_LIST.validate_json(row[0])
+    finally:
+        gc.enable()
+    nodes.reverse()
+    return nodes
+
+
+async def baseline_tree(store: Store, tree_id: int) -> list[TreeNode]:
+    """The tree's nodes as ``tree`` built them before issue 20: one model per row."""
+    rows = await store.db.all(
+        "SELECT id, parent_id, kind, ephemeral, depth, substr(coalesce("
+        "json_extract(data, '$.text'), json_extract(data, '$.thinking'), "
+        "json_extract(data, '$.name'), json_extract(data, '$.content'), data), 1, 400) AS head "
+        "FROM nodes WHERE tree_id = ? ORDER BY id",
+        (tree_id,),
+    )
+    return [
+        TreeNode(
+            id=row["id"],
+            parent_id=row["parent_id"],
+            kind=NodeKind(row["kind"]),
+            ephemeral=bool(row["ephemeral"]),
+            depth=row["depth"],
+            preview=preview(row["head"]),
+        )
+        for row in rows
+    ]
+
+
+async def deep(directory: Path) -> dict[str, float]:
+    """Deep-branch figures on one 100,000-node chain, in ms."""
+    db_path = directory / "deep.db"
+    at: dict[int, int] = {}
+    async with Store.open(db_path) as store:
+        session = await store.sessions.create("deepest")
+        parent, tree_id = session.head_id, session.tree_id
+        for offset in range(0, DEEPEST, CHUNK):
+            chain = await store.nodes.append_chain(
+                parent,
+                [
+                    NewNode(kind=NodeKind.TEXT, data={"text": f"message {i} " * 8})
+                    for i in range(offset, offset + CHUNK)
+                ],
+            )
+            parent = chain[-1].id
+            for node in chain:
+                if node.depth in (DEEP, DEEPEST):
+                    at[node.depth] = node.id
+        await store.sessions.set_head("deepest", parent)
+    figures: dict[str, float] = {}
+    for depth in (DEEP, DEEPEST):
+        node_id = at[depth]
+        label = f"{depth // 1000}k"
+        cold, cold_baseline = [], []
+        for _ in range(3):
+            async with Store.open(db_path) as store:
+                start = time.perf_counter()
+                assert len(await store.nodes.path(node_id)) == depth + 1
+                cold.append(time.perf_counter() - start)
+            async with Store.open(db_path) as store:
+                start = time.perf_counter()
+                assert len(await baseline_path(store, node_id)) == depth + 1
+                cold_baseline.append(time.perf_counter() - start)
+        async with Store.open(db_path) as store:
+
+            async def warm(_: int, store: Store = store, node_id: int = node_id) -> None:
+                await store.nodes.path(node_id)
+
+            async def rendered(_: int, store: Store = store, node_id: int = node_id) -> None:
+                render(await store.nodes.path(node_id))
+
+            async def old(_: int, store: Store = store, node_id: int = node_id) -> None:
+                render(await baseline_path(store, node_id))
+
+            async def old_path(_: int, store: Store = store, node_id: int = node_id) -> None:
+                await baseline_path(store, node_id)
+
+            await store.nodes.path(node_id)
+            figures[f"path_{label}_warm_ms"] = await timed_median(warm, DEEP_REPEAT) * 1000
+            figures[f"path_{label}_cold_ms"] = statistics.median(cold) * 1000
+            figures[f"path_{label}_cold_baseline_ms"] = statistics.median(cold_baseline) * 1000
+            figures[f"path_{label}_baseline_ms"] = await timed_median(old_path, DEEP_REPEAT) * 1000
+            figures[f"render_{label}_warm_ms"] = await timed_median(rendered, DEEP_REPEAT) * 1000
+            figures[f"render_{label}_baseline_ms"] = await timed_median(old, DEEP_REPEAT) * 1000
+    async with Store.open(db_path) as store:
+
+        async def tree(_: int) -> None:
+            assert len((await store.nodes.tree(tree_id)).nodes) == DEEPEST + 1
+
+        async def old_tree(_: int) -> None:
+            assert len(await baseline_tree(store, tree_id)) == DEEPEST + 1
+
+        figures["tree_100k_ms"] = await timed_median(tree, 5) * 1000
+        figures["tree_100k_baseline_ms"] = await timed_median(old_tree, 5) * 1000
+    return figures
+
+
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {sync: await run(Path(tmp), sync) for sync in ("NORMAL", "FULL")}
+        deep_figures = await deep(Path(tmp))
     normal, full = results["NORMAL"], results["FULL"]
     print(f"session-tree store bench (python {sys.version.split()[0]}); default synchronous=NORMAL")
     print(f"{'figure':<26}{'NORMAL':>14}{'FULL':>14}")
@@ -121,6 +255,26 @@ async def main() -> None:
         "durability trade-off, FULL / NORMAL: "
         f"append latency x{full['append_p50_ms'] / normal['append_p50_ms']:.2f}, "
         f"ingest rate x{full['ingest_per_s'] / normal['ingest_per_s']:.2f}"
+    )
+    print()
+    print(f"deep branches, one {DEEPEST:,}-node chain (ms, p50)")
+    for key, value in deep_figures.items():
+        print(f"{key:<26}{value:>14,.1f}")
+    for depth, target in (("10k", 10), ("100k", 100)):
+        warm, base = (
+            deep_figures[f"path_{depth}_warm_ms"],
+            deep_figures[f"path_{depth}_baseline_ms"],
+        )
+        print(
+            f"path at depth {depth}: {warm:.1f} ms warm (target <= {target} ms), "
+            f"{deep_figures[f'path_{depth}_cold_ms']:.1f} ms cold (baseline "
+            f"{deep_figures[f'path_{depth}_cold_baseline_ms']:.1f} ms); baseline {base:.1f} ms "
+            f"(x{base / warm:.1f}); render_context {deep_figures[f'render_{depth}_warm_ms']:.1f} ms "
+            f"(baseline {deep_figures[f'render_{depth}_baseline_ms']:.1f} ms)"
+        )
+    print(
+        f"tree of {DEEPEST:,} nodes: {deep_figures['tree_100k_ms']:.0f} ms (target <= 1,000 ms); "
+        f"baseline {deep_figures['tree_100k_baseline_ms']:.0f} ms"
     )
     print(f"peak RSS: {peak_rss_mib():.1f} MiB")
 
