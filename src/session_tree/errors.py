@@ -17,7 +17,8 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── SessionBusy
     │   ├── TurnElsewhere
     │   ├── ApprovalAlreadyDecided
-    │   └── InvalidTransition
+    │   ├── InvalidTransition
+    │   └── BudgetExceeded
     ├── InvalidArgument
     │   ├── NodeNotInTree
     │   ├── WorkingDirMissing
@@ -263,3 +264,23 @@ class SettingsError(SessionTreeError):
         self.allowed = allowed
         shown = repr(value) if len(repr(value)) <= 200 else f"{repr(value)[:197]}..."
         super().__init__(f"Bad setting {name}={shown}: it must be {allowed}.")
+
+
+class BudgetExceeded(Conflict):
+    """A budget (``max_cost_usd``, set on ``budget_session``) is spent: it covers that
+    session and every fork below it, and ``session``'s turn falls inside it."""
+
+    def __init__(self, session: str, budget_session: str, spent: float, budget: float) -> None:
+        self.session = session
+        self.budget_session = budget_session
+        self.spent = spent
+        self.budget = budget
+        where = (
+            f"session {session!r}"
+            if session == budget_session
+            else f"session {budget_session!r}, which {session!r} was forked from,"
+        )
+        super().__init__(
+            f"The budget of {where} is spent: ${spent:.4f} of ${budget:.4f} "
+            f"(max_cost_usd covers {budget_session!r} and every fork below it)."
+        )

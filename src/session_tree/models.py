@@ -114,6 +114,9 @@ class SessionConfig(Frozen):
     approval_timeout_s: float = 300.0
     bypass_until: float | None = None
     max_turns: int | None = None
+    # What this session and every fork below it may spend together, in USD
+    # (service/_budgets.py). A fork copies it, and stays inside its origin's too.
+    max_cost_usd: float | None = Field(default=None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
 
     # Every value here reaches Claude Code on its command line, in its environment

@@ -72,6 +72,8 @@ def build_options(
         # became two), and one argument holds at most 128 KiB on Linux.
         settings=_rules_file(config.allowed_tools, config.disallowed_tools),
         max_turns=config.max_turns,
+        # What is left of the tightest budget over this session (the runner sets it).
+        max_budget_usd=config.max_cost_usd,
         env=env,
         cli_path=_cli_path(),
         include_partial_messages=True,

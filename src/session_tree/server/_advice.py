@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from ..errors import (
     ApprovalAlreadyDecided,
     ApprovalNotFound,
+    BudgetExceeded,
     NodeNotFound,
     NodeNotInTree,
     PastStreamEnd,
@@ -107,6 +108,15 @@ def _(exc: PastStreamEnd) -> str:
     return (
         f"from_seq {exc.from_seq} is past the end of stream {exc.stream_id}, whose next event "
         f"will be seq {exc.next_seq}: poll from the next_seq of your last poll, or from 0."
+    )
+
+
+@advised.register
+def _(exc: BudgetExceeded) -> str:
+    return (
+        f"{str(exc).removesuffix('.')}. Nothing was stored. To go on, raise it with "
+        f"configure(name={exc.budget_session!r}, max_cost_usd=...) or remove it with "
+        "max_cost_usd=0; see what each branch spent with tree or list."
     )
 
 

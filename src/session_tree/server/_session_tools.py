@@ -60,6 +60,14 @@ async def create(
     max_turns: Annotated[
         int | None, Field(ge=1, le=10_000, description="cap on model round trips per chat")
     ] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=1_000_000,
+            description="budget in USD for this session and every fork below it together",
+        ),
+    ] = None,
 ) -> Session:
     """Create a child Claude Code session with an empty history. The child starts on its first chat."""
     config = SessionConfig(
@@ -72,6 +80,7 @@ async def create(
         loopback=loopback,
         ask_human=ask_human,
         max_turns=max_turns,
+        max_cost_usd=max_cost_usd,
         **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
     )
     return await service_of(ctx).create(name, config, title)
@@ -102,8 +111,16 @@ async def configure(
             description="allow every loopback call unasked for this many seconds (0 ends it)",
         ),
     ] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            le=1_000_000,
+            description="budget in USD for this session and its forks together (0 removes it)",
+        ),
+    ] = None,
 ) -> Session:
-    """Change a session's title, permission policy or cwd; arguments left out stay as they are. Claude
+    """Change a session's title, permission policy, budget or cwd; arguments left out stay as they are. Claude
     Code's own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the
     loopback."""
     changes: dict[str, object] = {
@@ -119,6 +136,8 @@ async def configure(
         }.items()
         if value is not None
     }
+    if max_cost_usd is not None:
+        changes["max_cost_usd"] = max_cost_usd if max_cost_usd > 0 else None
     if bypass_for_s is not None:
         changes["bypass_until"] = time.time() + bypass_for_s if bypass_for_s > 0 else None
     return await service_of(ctx).configure(name, changes, title)

@@ -42,6 +42,7 @@ from ..errors import (
 )
 from ..models import NewNode, Node, NodeKind, Session, StreamStatus
 from ..store import Store, TurnStart
+from ._budgets import budget_error, check_budget, child_config
 from ._checks import check_cwd
 from ._permissions import ChildPermissions
 from ._runner import this_runner
@@ -95,6 +96,11 @@ class TurnRunner:
         session = await self.store.sessions.get(name)
         check_cwd(session.config.cwd, name)
         checked_claude_binary()
+        await check_budget(self.store, session)
+        if not ephemeral:
+            # Side questions asked before this turn are no longer anyone's to read
+            # from the tree once the branch moves on; a running one is kept.
+            await self.store.nodes.sweep_ephemeral(session.tree_id)
         # The store refuses a second turn on a session whose turn runs in another process.
         start = await self.store.turns.begin(
             name,
@@ -198,7 +204,7 @@ class TurnRunner:
             else None
         )
         spec = ChildSpec(
-            config=session.config,
+            config=await child_config(self.store, session),
             resume=resume,
             transcripts=self.store.transcripts,
             ask_permission=permissions,
@@ -255,6 +261,8 @@ class TurnRunner:
             raise ChildError("Claude Code ended the turn without a result.")
         failed = result.is_error or last_assistant_uuid is None
         error = result.error if failed else None
+        if result.data.get("subtype") == "error_max_budget_usd":
+            error = await budget_error(self.store, turn.session, result.usage.cost_usd) or error
         kept = not failed and not ephemeral
         if failed:
             # Its history now holds a turn the head does not: nobody may reuse it.

@@ -87,6 +87,23 @@ WITH RECURSIVE running(id) AS (
 )
 """
 
+_SWEEP = f"""WITH RECURSIVE region(id) AS (
+    SELECT id FROM nodes WHERE tree_id = :tree_id AND ephemeral = 1 UNION
+    SELECT nodes.id FROM nodes JOIN region ON nodes.parent_id = region.id
+), running(id) AS (
+    SELECT streams.prompt_node_id FROM streams JOIN sessions ON sessions.id = streams.session_id
+    WHERE sessions.tree_id = :tree_id AND streams.status IN ({_rows.ACTIVE_STREAM}) UNION
+    SELECT nodes.id FROM nodes JOIN running ON nodes.parent_id = running.id
+), needed(id) AS (
+    SELECT head_id FROM sessions WHERE tree_id = :tree_id AND head_id IN region
+    UNION SELECT value FROM json_each(:keep) WHERE value IN region
+    UNION SELECT id FROM running WHERE id IN region UNION
+    SELECT parent_id FROM nodes JOIN needed USING (id) WHERE parent_id IN region
+), doomed(id) AS (
+    SELECT id FROM nodes WHERE id IN region AND ephemeral = 1 AND id NOT IN needed UNION
+    SELECT nodes.id FROM nodes JOIN doomed ON nodes.parent_id = doomed.id
+) DELETE FROM nodes WHERE id IN doomed"""
+
 
 class NodeCache:
     """Nodes already read, by id, within a budget (two generations of :data:`CACHE_NODES`
@@ -278,21 +295,12 @@ class Nodes:
                 gc.enable()
 
     async def sweep_ephemeral(self, tree_id: int, *, keep: Iterable[int] = ()) -> int:
-        """Delete the tree's ephemeral nodes that no head, and nothing in ``keep``, reaches.
-
-        Their descendants go with them (no head reaches those either, since
-        what heads reach is closed under parents). ``keep`` protects the nodes
-        of ephemeral turns still running, which no head points at by design.
-        """
+        """Delete the tree's ephemeral nodes that no head, running turn or node in
+        ``keep`` needs, and their descendants. It reads only the region at and below
+        ephemeral nodes (a head outside it needs nothing in it): run at every kept
+        turn's start, it costs a tree without side branches one index probe."""
         async with self._db.write() as conn:
-            await conn.execute(
-                _NEEDED + ", doomed(id) AS ("
-                "    SELECT id FROM nodes WHERE tree_id = :tree_id AND ephemeral = 1 "
-                "    AND id NOT IN needed"
-                "    UNION SELECT nodes.id FROM nodes JOIN doomed ON nodes.parent_id = doomed.id"
-                ") DELETE FROM nodes WHERE id IN doomed",
-                {"tree_id": tree_id, "keep": _rows.dumps(list(keep))},
-            )
+            await conn.execute(_SWEEP, {"tree_id": tree_id, "keep": _rows.dumps(list(keep))})
             return await changes(conn)
 
     async def collect_garbage(self, tree_id: int, *, keep: Iterable[int] = ()) -> int:
