@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from claude_agent_sdk import project_key_for_directory
 from claude_agent_sdk.types import SessionKey
@@ -21,6 +23,11 @@ from session_tree.service import (
     import_transcript,
     project_dir_name,
     render,
+)
+from session_tree.service._transcripts import (
+    claude_sessions,
+    export_claude_session,
+    import_claude_session,
 )
 from session_tree.store import Store
 
@@ -630,3 +637,126 @@ def test_an_export_is_a_plain_value() -> None:
     exported = Export(session_id="s", cwd="/no/where", records=[{"type": "user"}])
     assert exported.text() == '{"type":"user"}\n'
     assert exported.default_path("/c") == Path("/c/projects/-no-where/s.jsonl")
+
+
+async def test_a_last_line_cut_short_is_left_out_as_claude_code_reads_it(
+    store: Store, workdir: Path, tmp_path: Path
+) -> None:
+    t = Transcript(workdir)
+    q1 = t.user(None, "q1")
+    a1 = t.assistant(q1, "m1", text("a1"))
+    q2 = t.user(a1, "q2")
+    a2 = t.assistant(q2, "m2", text("a2"))
+    path = t.write(tmp_path / "crashed.jsonl")
+    record = json.dumps({"type": "user", "parentUuid": a2, "message": {"content": "q3"}})
+    # A crash mid-write: half a record, cut inside a UTF-8 character, no newline.
+    with path.open("ab") as file:
+        file.write(record.encode()[:40] + "é".encode()[:1])
+
+    imported = await import_transcript(store, path)
+
+    head = await store.nodes.get(imported.session.head_id)
+    assert head.data["resume_at"] == a2
+    assert imported.skipped == {"truncated last line": 1}
+    assert messages(await branch(store, imported.session.name)) == [
+        ("user", [text("q1")]),
+        ("assistant", [text("a1")]),
+        ("user", [text("q2")]),
+        ("assistant", [text("a2")]),
+    ]
+
+
+async def test_a_line_cut_short_before_others_is_still_an_error(
+    store: Store, workdir: Path, tmp_path: Path
+) -> None:
+    t = Transcript(workdir)
+    q1 = t.user(None, "q1")
+    t.assistant(q1, "m1", text("a1"))
+    path = tmp_path / "bad.jsonl"
+    lines = t.write(path).read_text().splitlines()
+    path.write_text(lines[0][:20] + "\n" + lines[1] + "\n", encoding="utf-8")
+
+    with pytest.raises(BadTranscript, match="not JSON") as raised:
+        await import_transcript(store, path)
+
+    assert raised.value.line == 1
+    await nothing_stored(store)
+
+
+async def test_claude_sessions_lists_a_directorys_transcripts_newest_first(
+    store: Store, workdir: Path, tmp_path: Path
+) -> None:
+    config_dir = tmp_path / "claude-config"
+    project = config_dir / "projects" / project_dir_name(workdir)
+    project.mkdir(parents=True)
+    written = []
+    for n, prompt in enumerate(["fix the  login\nbug", "x" * 300]):
+        t = Transcript(workdir)
+        t.other({"type": "queue-operation", "operation": "enqueue"})
+        t.user(None, "<command-name>/clear</command-name>", isMeta=True)
+        q = t.user(None, [text(prompt)])
+        t.assistant(q, "m1", text("ok"))
+        path = t.write(project / f"{t.session_id}.jsonl")
+        os.utime(path, (1_000_000 + n, 1_000_000 + n))
+        written.append((t.session_id, path))
+    (project / "notes.jsonl").write_text("{}\n")  # not a session: not named by a uuid
+    (project / written[0][0]).mkdir()  # a session's subagent folder
+
+    listed = await claude_sessions(str(workdir), config_dir=config_dir)
+    first = await claude_sessions(str(workdir), limit=1, config_dir=config_dir)
+
+    assert listed.directory == str(project)
+    assert [s.session_id for s in listed.sessions] == [written[1][0], written[0][0]]
+    assert listed.sessions[1].first_prompt == "fix the login bug"
+    assert listed.sessions[0].first_prompt == "x" * 199 + "…"
+    assert listed.sessions[1].size_bytes == written[0][1].stat().st_size
+    assert listed.sessions[1].modified == 1_000_000
+    assert not listed.more
+    assert first.more
+    assert [s.session_id for s in first.sessions] == [written[1][0]]
+
+
+async def test_import_claude_session_finds_a_session_id_and_refuses_an_unknown_one(
+    store: Store, workdir: Path, tmp_path: Path
+) -> None:
+    config_dir = tmp_path / "claude-config"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    project = config_dir / "projects" / project_dir_name(elsewhere)
+    project.mkdir(parents=True)
+    t = Transcript(elsewhere)
+    q = t.user(None, "q1")
+    t.assistant(q, "m1", text("a1"))
+    t.write(project / f"{t.session_id}.jsonl")
+
+    # Not under workdir's project: found under the project it ran in.
+    imported = await import_claude_session(
+        store, t.session_id, cwd=str(workdir), name="taken-over", config_dir=config_dir
+    )
+    with pytest.raises(InvalidArgument, match="claude_sessions lists"):
+        await import_claude_session(store, str(uuid.uuid4()), config_dir=config_dir)
+
+    assert imported.session.name == "taken-over"
+    assert imported.session.config.cwd == str(workdir)
+    assert imported.source == str(project / f"{t.session_id}.jsonl")
+    assert imported.source_session_id == t.session_id
+    assert imported.messages == 2
+
+
+async def test_export_claude_session_writes_where_claude_resume_looks(
+    store: Store, workdir: Path, tmp_path: Path
+) -> None:
+    await forked_tree(store, workdir)
+    config_dir = tmp_path / "claude-config"
+
+    exported = await export_claude_session(store, "exp", config_dir=config_dir)
+
+    path = Path(exported.path)
+    assert path == (
+        config_dir / "projects" / project_dir_name(workdir) / f"{exported.claude_session_id}.jsonl"
+    )
+    assert len((await anyio.Path(path).read_text()).splitlines()) == exported.records
+    assert exported.resume == f"cd {workdir} && claude --resume {exported.claude_session_id}"
+    listed = await claude_sessions(str(workdir), config_dir=config_dir)
+    assert [s.session_id for s in listed.sessions] == [exported.claude_session_id]
+    assert listed.sessions[0].first_prompt == "q1"

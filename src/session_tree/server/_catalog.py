@@ -25,6 +25,7 @@ from ._loopback_tools import loopback_config, loopback_pending, loopback_permit,
 from ._search_tools import search
 from ._server import PERMIT_TOOL
 from ._session_tools import configure, create, delete, get, list_sessions
+from ._transcript_tools import claude_sessions, export_claude_session, import_claude_session
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ PARENT_TOOLS: tuple[ToolEntry, ...] = (
     ToolEntry("loopback_pending", loopback_pending, READ_ONLY),
     ToolEntry("loopback_respond", loopback_respond, WRITES),
     ToolEntry("loopback_config", loopback_config, WRITES),
+    ToolEntry("claude_sessions", claude_sessions, READ_ONLY),
+    ToolEntry("import_claude_session", import_claude_session, WRITES),
+    ToolEntry("export_claude_session", export_claude_session, WRITES),
 )
 
 PERMIT_TOOLS: tuple[ToolEntry, ...] = (

@@ -1,8 +1,10 @@
 """Claude Code's transcript format, read: the conversation a transcript holds, as the
 nodes real turns would have left. Pure: it is handed the file's bytes.
 
-It keeps the message records on the chain from the leaf back to the first and
-drops the rest: attachments, meta and transcript-only user records, API-error
+A last line cut short (Claude Code crashed while writing it: no newline ends
+it and it is not JSON) is left out, as Claude Code reads such a file; a bad
+line anywhere else is an error. It keeps the message records on the chain from
+the leaf back to the first and drops the rest: attachments, meta and transcript-only user records, API-error
 and synthetic assistant records, and every bookkeeping record. It stops at a
 compaction boundary; the summary Claude wrote after it is kept, being what the
 model was given in place of everything before.
@@ -11,7 +13,8 @@ Nodes are what the service's translation makes of a child's messages (a prompt
 node per user text, a node per content block carrying its record's uuid), and
 each turn (a prompt up to the next prompt after a reply) ends in a summary node
 holding the Claude session id it resumes and the uuid of its last assistant
-record.
+record, and the context its last request took when the record says (see
+``_context_use``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 
 from ..errors import BadTranscript
 from ..models import JSONObject, NewNode, NodeKind, Usage
+from ._context_use import CONTEXT_KEY, context_data
 from ._jsonl import ASSISTANT_KINDS
 from ._summaries import summary_node
 
@@ -54,35 +58,27 @@ def read_conversation(raw: bytes, shown: str, *, claude_session_id: str) -> Conv
 
     Raises :class:`BadTranscript` (naming the file and line) when it cannot be read.
     """
-    lines = _parse(raw, shown)
+    lines, truncated = _parse(raw, shown)
     chain, off_chain = _chain(lines, shown)
     kept, skipped = _kept(chain)
+    if truncated:
+        skipped["truncated last line"] = 1
     if off_chain:
         skipped["message on an abandoned branch"] = off_chain
     nodes = _nodes(kept, shown, skipped)
-    history, unanswered = _turns(nodes, claude_session_id)
+    contexts = {
+        line.uuid or "": context_data(line.message.get("usage"), line.message.get("model"))
+        for line in kept
+    }
+    history, unanswered = _turns(nodes, claude_session_id, contexts)
     if unanswered:
         skipped["block after the last reply"] = unanswered
     return Conversation(
         history=history,
         messages=len(kept),
         skipped=skipped,
-        recorded_session_id=next(
-            (
-                line.record["sessionId"]
-                for line in reversed(kept)
-                if isinstance(line.record.get("sessionId"), str) and line.record["sessionId"]
-            ),
-            None,
-        ),
-        recorded_cwd=next(
-            (
-                line.record["cwd"]
-                for line in reversed(kept)
-                if isinstance(line.record.get("cwd"), str)
-            ),
-            None,
-        ),
+        recorded_session_id=_last_given(kept, "sessionId"),
+        recorded_cwd=_last_given(kept, "cwd"),
     )
 
 
@@ -106,25 +102,37 @@ class _Line:
         return message if isinstance(message, dict) else {}
 
 
-def _parse(raw: bytes, shown: str) -> list[_Line]:
+def _last_given(kept: list[_Line], field: str) -> str | None:
+    """The last non-empty string the records give for ``field``."""
+    values = [line.record.get(field) for line in reversed(kept)]
+    return next((value for value in values if isinstance(value, str) and value), None)
+
+
+def _parse(raw: bytes, shown: str) -> tuple[list[_Line], bool]:
+    """The records, and whether a truncated last line was left out."""
     lines: list[_Line] = []
-    for number, chunk in enumerate(raw.split(b"\n"), start=1):
+    chunks = raw.split(b"\n")
+    for number, chunk in enumerate(chunks, start=1):
         if not chunk.strip():
             continue
         try:
             value = json.loads(chunk.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise BadTranscript(shown, "not UTF-8 text", number) from exc
-        except json.JSONDecodeError as exc:
-            raise BadTranscript(
-                shown, f"not JSON ({exc.msg} at column {exc.colno})", number
-            ) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if number == len(chunks):
+                return lines, True  # no newline after it: a write cut short
+            raise BadTranscript(shown, _unreadable(exc), number) from exc
         if not isinstance(value, dict):
             raise BadTranscript(
                 shown, f"a JSON {type(value).__name__}, where a record is an object", number
             )
         lines.append(_Line(number, value))
-    return lines
+    return lines, False
+
+
+def _unreadable(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON ({exc.msg} at column {exc.colno})"
+    return "not UTF-8 text"
 
 
 def _is_message(line: _Line) -> bool:
@@ -350,9 +358,12 @@ def _uuid_or_fresh(value: str | None) -> str:
         return str(uuid.uuid4())
 
 
-def _turns(nodes: list[NewNode], claude_session_id: str) -> tuple[list[NewNode], int]:
-    """The nodes with a summary after each turn, as real turns leave them, and how
-    many nodes after the last reply were dropped.
+def _turns(
+    nodes: list[NewNode], claude_session_id: str, contexts: dict[str, JSONObject | None]
+) -> tuple[list[NewNode], int]:
+    """The nodes with a summary after each turn, as real turns leave them (with the
+    context of the record it resumes at, from ``contexts`` by uuid), and how many
+    nodes after the last reply were dropped.
 
     A turn ends where a prompt follows a reply; its summary resumes at its last
     assistant record, so a turn never ends before a tool call's result. Nodes
@@ -367,9 +378,13 @@ def _turns(nodes: list[NewNode], claude_session_id: str) -> tuple[list[NewNode],
             node.message_uuid for node in reversed(turn) if node.kind in ASSISTANT_KINDS
         )
         history.extend(turn)
-        history.append(
-            summary_node(claude_session_id=claude_session_id, resume_at=resume_at, usage=Usage())
+        summary = summary_node(
+            claude_session_id=claude_session_id, resume_at=resume_at, usage=Usage()
         )
+        context = contexts.get(resume_at or "")
+        if context is not None:
+            summary = summary.model_copy(update={"data": {**summary.data, CONTEXT_KEY: context}})
+        history.append(summary)
 
     for node in nodes:
         if node.kind is NodeKind.USER and turn and turn[-1].kind in ASSISTANT_KINDS:

@@ -19,7 +19,14 @@ from ..store import Store, Synchronous
 from ._branches import branch
 from ._jsonl import Export
 from ._render import RenderedMessage, render
-from ._transcripts import Imported, export_branch, import_transcript
+from ._results import ClaudeSessionList, ImportResult
+from ._transcripts import (
+    Imported,
+    claude_sessions,
+    export_branch,
+    import_claude_session,
+    import_transcript,
+)
 
 __all__ = ["Library", "SessionOverview", "open_library"]
 
@@ -97,3 +104,15 @@ class Library:
     ) -> Imported:
         """A new session holding the conversation of Claude Code transcript ``path``."""
         return await import_transcript(self._store, path, name=name, config=config)
+
+    async def claude_sessions(
+        self, cwd: str | None = None, *, limit: int = 50
+    ) -> ClaudeSessionList:
+        """The Claude Code sessions ``claude --resume`` offers in ``cwd``, newest first."""
+        return await claude_sessions(cwd, limit=limit)
+
+    async def import_claude_session(
+        self, source: str, *, name: str | None = None, cwd: str | None = None
+    ) -> ImportResult:
+        """A new session holding Claude Code session ``source`` (its id, or its file)."""
+        return await import_claude_session(self._store, source, cwd=cwd, name=name)

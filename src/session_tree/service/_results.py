@@ -95,6 +95,23 @@ last turn failed (until the next one starts), or none of these."""
 ListOrder = Literal["activity", "name"]
 
 
+class ContextUse(BaseModel):
+    """How much of the child's context window the branch takes: fork fresh (or start a new
+    session with a summary) before it fills, as Claude Code compacts the history then."""
+
+    tokens: int = Field(
+        description="tokens the branch takes: what the last model request of the head's turn "
+        "sent (input + cache read + cache creation) plus its reply"
+    )
+    window: int = Field(description="the model's context window, in tokens")
+    percent: float = Field(description="tokens as a percentage of window")
+    model: str | None = Field(description="the model that answered that request")
+    window_known: bool = Field(
+        description="false when the model is not in session-tree's table and window is its "
+        "default (200,000)"
+    )
+
+
 class SessionInfo(BaseModel):
     session: Session
     running_stream_id: int | None = None
@@ -113,6 +130,11 @@ class SessionInfo(BaseModel):
     subtree_usage: Usage = Field(
         default_factory=Usage,
         description="this session's usage plus every fork's below it, forks of forks too",
+    )
+    context: ContextUse | None = Field(
+        default=None,
+        description="(get only) the child's context window and how much of it the branch "
+        "takes; None at the root, or when no turn recorded it",
     )
     cursor: str | None = Field(
         default=None, description="pass as cursor to list to read on after this row"
@@ -173,3 +195,37 @@ class InterruptResult(BaseModel):
     session: str
     stream_id: int | None
     status: Literal["interrupted", "not_running"]
+
+
+class ClaudeSession(BaseModel):
+    """A Claude Code session's transcript on this machine."""
+
+    session_id: str = Field(description="pass as source to import_claude_session")
+    path: str
+    first_prompt: str | None = Field(description="what the person asked first, on one line")
+    size_bytes: int
+    modified: float = Field(description="unix time the transcript last changed")
+
+
+class ClaudeSessionList(BaseModel):
+    cwd: str
+    directory: str = Field(description="where Claude Code keeps the sessions of cwd")
+    sessions: list[ClaudeSession] = Field(description="newest first, as claude --resume lists")
+    more: bool = Field(description="true when older sessions were left out (raise limit)")
+
+
+class ImportResult(BaseModel):
+    session: Session = Field(description="the new session: chat, fork or render it by its name")
+    source: str = Field(description="the transcript file read (left as it was)")
+    source_session_id: str | None
+    messages: int = Field(description="message records imported")
+    skipped: dict[str, int] = Field(description="what was left out, by reason")
+
+
+class ExportResult(BaseModel):
+    session: str
+    path: str = Field(description="the transcript written")
+    claude_session_id: str
+    cwd: str = Field(description="run claude --resume here to find it")
+    records: int
+    resume: str = Field(description="the command that carries the conversation on in a terminal")

@@ -21,11 +21,15 @@ from ..errors import TurnElsewhere
 from ..models import Session, SessionConfig, Stream
 from ..store import Store
 from ._chat import AskHuman, Chat, OnProgress
+from ._context_use import context_use
 from ._loopback import Loopback
 from ._peers import end_orphaned_turns, watch_peers
 from ._results import (
     ChatResult,
+    ClaudeSessionList,
     DeleteResult,
+    ExportResult,
+    ImportResult,
     InterruptResult,
     ListOrder,
     PendingApproval,
@@ -40,6 +44,7 @@ from ._results import (
 from ._search import SessionFilter
 from ._sessions import Sessions
 from ._settings import Settings
+from ._transcripts import claude_sessions, export_claude_session, import_claude_session
 from ._turns import TurnRunner
 
 log = logging.getLogger("session_tree.service")
@@ -106,7 +111,8 @@ class SessionService:
         return await self.sessions.configure(name, changes, title)
 
     async def get(self, name: str) -> SessionInfo:
-        return await self.sessions.get(name)
+        info = await self.sessions.get(name)
+        return info.model_copy(update={"context": await context_use(self.store, info.session)})
 
     async def list(
         self,
@@ -190,6 +196,21 @@ class SessionService:
             raise TurnElsewhere(name, active[-1].id)
         await self.turns.interrupt(turn)
         return InterruptResult(session=name, stream_id=turn.stream_id, status="interrupted")
+
+    # Claude Code's own sessions (transcripts).
+
+    async def claude_sessions(self, cwd: str | None, limit: int) -> ClaudeSessionList:
+        return await claude_sessions(cwd, limit=limit)
+
+    async def import_claude_session(
+        self, source: str, *, cwd: str | None, name: str | None
+    ) -> ImportResult:
+        return await import_claude_session(self.store, source, cwd=cwd, name=name)
+
+    async def export_claude_session(
+        self, name: str, *, at: int | None, cwd: str | None
+    ) -> ExportResult:
+        return await export_claude_session(self.store, name, at=at, cwd=cwd)
 
     # Approvals.
 

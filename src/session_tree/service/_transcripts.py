@@ -16,11 +16,17 @@ before the session exists. So the next chat resumes it like any turn's summary
 (``resume`` + ``resume_session_at`` + ``fork_session``), with or without the
 original file, and the child sees exactly what ``render_context`` shows:
 nothing that was dropped leaks back in.
+
+The MCP tools and the command line share this path: :func:`claude_sessions`
+lists what ``claude --resume`` offers in a directory (``_claude_sessions``),
+:func:`import_claude_session` imports one by its id or file, and
+:func:`export_claude_session` writes a branch where ``claude --resume`` finds it.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +38,113 @@ from ..errors import BadTranscript, InvalidArgument, SessionExists, SessionNotFo
 from ..models import Session, SessionConfig
 from ..store import Store, TranscriptKey
 from ._branches import branch
-from ._checks import check_name
+from ._checks import check_cwd, check_name
+from ._claude_sessions import find_claude_session, list_claude_sessions, project_directory
 from ._jsonl import Export, canonical_path, transcript_records
 from ._jsonl_parse import read_conversation
+from ._results import ClaudeSession, ClaudeSessionList, ExportResult, ImportResult
 
-__all__ = ["Imported", "export_branch", "import_transcript"]
+__all__ = [
+    "Imported",
+    "claude_sessions",
+    "export_branch",
+    "export_claude_session",
+    "import_claude_session",
+    "import_transcript",
+]
+
+
+async def claude_sessions(
+    cwd: str | None = None, *, limit: int = 50, config_dir: Path | None = None
+) -> ClaudeSessionList:
+    """The Claude Code sessions run in ``cwd`` (default: this process's), newest first, as
+    ``claude --resume`` there offers them. (Our children's transcripts live in the
+    database's mirror, not there.)"""
+    workdir = canonical_path(cwd or os.getcwd())
+    files, more = await anyio.to_thread.run_sync(
+        lambda: list_claude_sessions(workdir, limit=limit, config_dir=config_dir)
+    )
+    sessions = [
+        ClaudeSession(
+            session_id=file.session_id,
+            path=str(file.path),
+            first_prompt=file.first_prompt,
+            size_bytes=file.size_bytes,
+            modified=file.modified,
+        )
+        for file in files
+    ]
+    return ClaudeSessionList(
+        cwd=workdir,
+        directory=str(project_directory(workdir, config_dir)),
+        sessions=sessions,
+        more=more,
+    )
+
+
+async def import_claude_session(
+    store: Store,
+    source: str,
+    *,
+    cwd: str | None = None,
+    name: str | None = None,
+    config_dir: Path | None = None,
+) -> ImportResult:
+    """Import ``source``, a Claude Code session id (found under ``cwd``'s project
+    directory, else any project's) or a transcript's path, as a new session working
+    in ``cwd`` (default: where the transcript was recorded, when it exists here)."""
+    if cwd is not None:
+        check_cwd(cwd, name or "")
+    path = _transcript_path(source, cwd, config_dir)
+    config = SessionConfig(cwd=canonical_path(cwd)) if cwd is not None else None
+    imported = await import_transcript(store, path, name=name, config=config)
+    return ImportResult(
+        session=imported.session,
+        source=str(path),
+        source_session_id=imported.source_session_id,
+        messages=imported.messages,
+        skipped=imported.skipped,
+    )
+
+
+async def export_claude_session(
+    store: Store,
+    name: str,
+    *,
+    at: int | None = None,
+    cwd: str | None = None,
+    config_dir: Path | None = None,
+) -> ExportResult:
+    """Write session ``name``'s branch (to its head, or to node ``at``) where ``claude
+    --resume`` run in ``cwd`` (default: the session's) finds it."""
+    exported = await export_branch(store, name, at=at, cwd=cwd)
+    target = exported.default_path(config_dir)
+    written = await anyio.to_thread.run_sync(exported.write, target)
+    return ExportResult(
+        session=name,
+        path=str(written),
+        claude_session_id=exported.session_id,
+        cwd=exported.cwd,
+        records=len(exported.records),
+        resume=f"cd {shlex.quote(exported.cwd)} && claude --resume {exported.session_id}",
+    )
+
+
+def _transcript_path(source: str, cwd: str | None, config_dir: Path | None) -> Path:
+    """The file ``source`` names: a session id's transcript, else a path."""
+    try:
+        session_id = str(uuid.UUID(source.strip()))
+    except ValueError:
+        return Path(source).expanduser()
+    found = find_claude_session(session_id, cwd or os.getcwd(), config_dir)
+    if found is None:
+        where = project_directory(canonical_path(cwd or os.getcwd()), config_dir)
+        raise InvalidArgument(
+            f"No Claude Code session {session_id} under {where} nor any other project: "
+            "claude_sessions lists the sessions there are (give its cwd), or pass the "
+            "transcript's path."
+        )
+    return found
 
 
 async def export_branch(
