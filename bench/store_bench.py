@@ -9,7 +9,10 @@ Targets (issue 2): ingest >= 50,000 events/s; the path of a node at depth
 Deep branches (issue 20), one chain of 100,000 nodes: the path of the nodes at
 depth 10,000 and 100,000 (p50 <= 10 ms and <= 100 ms), ``render_context``'s
 work over each (the store path, then ``session_tree.service.render``), and
-``tree`` of the 100,000-node tree (<= 1 s). Each path is timed warm (read
+``tree`` of the 100,000-node tree (<= 1 s). ``render_context``'s figures
+stand against the render before issue 20 (``baseline_render``) over the same
+warm path, and over a 100,000-node branch of every kind in turn (a tool-using
+conversation: a message per two nodes) held in memory. Each path is timed warm (read
 before, so its nodes are in the store's node cache: the p50 of a server that
 renders a session again and again), cold (a fresh ``Store`` on the file), and
 against the baseline: the single recursive query and validation that read
@@ -25,12 +28,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Literal
 
 import anyio
 from pydantic import TypeAdapter
 
 from session_tree.models import NewNode, Node, NodeKind, TreeNode
-from session_tree.service import render
+from session_tree.service import RenderedMessage, render
 from session_tree.store import Store, Synchronous
 from session_tree.store._nodes import preview
 
@@ -57,6 +61,80 @@ SELECT json_group_array(json_object(
 )) FROM path
 """
 _NODE_LIST = TypeAdapter(list[Node])
+_BASELINE_ROLE: dict[NodeKind, Literal["user", "assistant"]] = {
+    NodeKind.USER: "user",
+    NodeKind.TOOL_RESULT: "user",
+    NodeKind.TEXT: "assistant",
+    NodeKind.THINKING: "assistant",
+    NodeKind.TOOL_USE: "assistant",
+}
+
+
+def baseline_render(path: list[Node]) -> list[RenderedMessage]:
+    """``render`` as it was before issue 20: a validated message per node's block."""
+    messages: list[RenderedMessage] = []
+    for node in path:
+        role = _BASELINE_ROLE.get(node.kind)
+        if role is None:
+            continue
+        block = baseline_block(node)
+        if messages and messages[-1].role == role:
+            messages[-1].content.append(block)
+            messages[-1].node_ids.append(node.id)
+        else:
+            messages.append(RenderedMessage(role=role, content=[block], node_ids=[node.id]))
+    return messages
+
+
+def baseline_block(node: Node) -> dict[str, Any]:
+    data = node.data
+    if node.kind in (NodeKind.USER, NodeKind.TEXT):
+        return {"type": "text", "text": data.get("text", "")}
+    if node.kind is NodeKind.THINKING:
+        return {
+            "type": "thinking",
+            "thinking": data.get("thinking", ""),
+            "signature": data.get("signature", ""),
+        }
+    if node.kind is NodeKind.TOOL_USE:
+        return {
+            "type": "tool_use",
+            "id": data["id"],
+            "name": data["name"],
+            "input": data.get("input", {}),
+        }
+    content = data.get("content")
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": data["tool_use_id"]}
+    if content is not None:
+        block["content"] = content
+    if data.get("is_error"):
+        block["is_error"] = True
+    return block
+
+
+def mixed_branch(depth: int) -> list[Node]:
+    """A branch of user, text, tool_use and tool_result nodes in turn, in memory."""
+    kinds = (NodeKind.USER, NodeKind.TEXT, NodeKind.TOOL_USE, NodeKind.TOOL_RESULT)
+    data: dict[NodeKind, dict[str, Any]] = {
+        NodeKind.USER: {"text": "do the next step " * 4},
+        NodeKind.TEXT: {"text": "reading the file " * 4},
+        NodeKind.TOOL_USE: {"id": "toolu_1", "name": "Read", "input": {"path": "notes.md"}},
+        NodeKind.TOOL_RESULT: {"tool_use_id": "toolu_1", "content": "line one\nline two"},
+    }
+    return [
+        Node.model_construct(
+            id=i + 1,
+            tree_id=1,
+            parent_id=i or None,
+            kind=kinds[i % 4],
+            data=data[kinds[i % 4]],
+            ephemeral=False,
+            depth=i,
+            message_uuid=None,
+            created_at=0.0,
+        )
+        for i in range(depth)
+    ]
 
 
 def peak_rss_mib() -> float:
@@ -212,7 +290,10 @@ async def deep(directory: Path) -> dict[str, float]:
                 render(await store.nodes.path(node_id))
 
             async def old(_: int, store: Store = store, node_id: int = node_id) -> None:
-                render(await baseline_path(store, node_id))
+                baseline_render(await baseline_path(store, node_id))
+
+            async def old_render(_: int, store: Store = store, node_id: int = node_id) -> None:
+                baseline_render(await store.nodes.path(node_id))
 
             async def old_path(_: int, store: Store = store, node_id: int = node_id) -> None:
                 await baseline_path(store, node_id)
@@ -223,7 +304,20 @@ async def deep(directory: Path) -> dict[str, float]:
             figures[f"path_{label}_cold_baseline_ms"] = statistics.median(cold_baseline) * 1000
             figures[f"path_{label}_baseline_ms"] = await timed_median(old_path, DEEP_REPEAT) * 1000
             figures[f"render_{label}_warm_ms"] = await timed_median(rendered, DEEP_REPEAT) * 1000
+            figures[f"render_{label}_old_render_ms"] = (
+                await timed_median(old_render, DEEP_REPEAT) * 1000
+            )
             figures[f"render_{label}_baseline_ms"] = await timed_median(old, DEEP_REPEAT) * 1000
+    mixed = mixed_branch(DEEPEST)
+
+    async def mixed_new(_: int) -> None:
+        render(mixed)
+
+    async def mixed_old(_: int) -> None:
+        baseline_render(mixed)
+
+    figures["render_only_100k_mixed_ms"] = await timed_median(mixed_new, DEEP_REPEAT) * 1000
+    figures["render_only_100k_mixed_old_ms"] = await timed_median(mixed_old, DEEP_REPEAT) * 1000
     async with Store.open(db_path) as store:
 
         async def tree(_: int) -> None:
@@ -269,9 +363,19 @@ async def main() -> None:
             f"path at depth {depth}: {warm:.1f} ms warm (target <= {target} ms), "
             f"{deep_figures[f'path_{depth}_cold_ms']:.1f} ms cold (baseline "
             f"{deep_figures[f'path_{depth}_cold_baseline_ms']:.1f} ms); baseline {base:.1f} ms "
-            f"(x{base / warm:.1f}); render_context {deep_figures[f'render_{depth}_warm_ms']:.1f} ms "
-            f"(baseline {deep_figures[f'render_{depth}_baseline_ms']:.1f} ms)"
+            f"(x{base / warm:.1f})"
         )
+        print(
+            f"render_context at depth {depth}: "
+            f"{deep_figures[f'render_{depth}_warm_ms']:.1f} ms (target <= {target} ms); "
+            f"old render on the same path {deep_figures[f'render_{depth}_old_render_ms']:.1f} ms; "
+            f"before issue 20 {deep_figures[f'render_{depth}_baseline_ms']:.1f} ms"
+        )
+    print(
+        "render alone, 100,000 nodes of every kind in turn: "
+        f"{deep_figures['render_only_100k_mixed_ms']:.1f} ms; "
+        f"old render {deep_figures['render_only_100k_mixed_old_ms']:.1f} ms"
+    )
     print(
         f"tree of {DEEPEST:,} nodes: {deep_figures['tree_100k_ms']:.0f} ms (target <= 1,000 ms); "
         f"baseline {deep_figures['tree_100k_baseline_ms']:.0f} ms"

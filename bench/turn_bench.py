@@ -16,7 +16,10 @@ every request after a fixed latency of 50 ms. Figures, in the order printed:
    same turns on a warm child driven by the Agent SDK directly (no MCP, no
    store), alternating turn by turn with session-tree's so both meet the same
    load, so the difference is session-tree's own cost per turn (target, issue
-   20: within 10 ms at p50).
+   20: within 10 ms at p50). Then each session-tree turn stage by stage, from
+   the ``created_at`` of its stream's events (``turn_start``, the first reply
+   event, ``result``, ``turn_end``), the model's request and the client's clock:
+   where the server's own cost goes.
 2. Event latency: a reply streamed in 40 parts, 20 ms apart, read by a parent
    long-polling ``poll(wait_ms=5000, from_seq=next_seq)``; for each event,
    the time it was received (``time.time()`` right after the poll returns)
@@ -143,14 +146,15 @@ async def serve(
 # --- 1. follow-up turns ----------------------------------------------------------------------
 
 
-async def session_tree_turn(server: Server, prompt: str) -> float:
+async def session_tree_turn(server: Server, prompt: str) -> tuple[float, int]:
+    """One blocking chat: its time at the client, and its stream."""
     with anyio.fail_after(TURN_TIMEOUT_S):
         start = time.perf_counter()
         reply = await server.call("chat", name="turns", prompt=prompt)
         elapsed = time.perf_counter() - start
     if reply["status"] != "completed" or reply["text"] != f"ok: {prompt}":
         raise RuntimeError(f"unexpected reply: {reply}")
-    return elapsed
+    return elapsed, int(reply["stream_id"])
 
 
 async def floor_turn(client: ClaudeSDKClient, prompt: str) -> float:
@@ -177,6 +181,8 @@ class PairedTurns:
     session_tree_from_model: list[float] = field(default_factory=list)
     floor_to_model: list[float] = field(default_factory=list)
     floor_from_model: list[float] = field(default_factory=list)
+    # Each session-tree turn: (sent, model request, received, stream id), wall clock.
+    timelines: list[tuple[float, float, float, int]] = field(default_factory=list)
 
     @property
     def differences(self) -> list[float]:
@@ -205,8 +211,12 @@ async def paired_turns(server: Server, model: ScriptedModel, directory: Path) ->
         await floor_turn(client, "floor warm up")
         for i in range(FOLLOW_UPS):
             sent, seen = time.time(), len(model.conversation_requests())
-            run.session_tree.append(await session_tree_turn(server, f"follow-up {i}"))
-            split(model, seen, sent, run.session_tree_to_model, run.session_tree_from_model)
+            elapsed, stream_id = await session_tree_turn(server, f"follow-up {i}")
+            run.session_tree.append(elapsed)
+            request = split(
+                model, seen, sent, run.session_tree_to_model, run.session_tree_from_model
+            )
+            run.timelines.append((sent, request, time.time(), stream_id))
             sent, seen = time.time(), len(model.conversation_requests())
             run.floor.append(await floor_turn(client, f"floor {i}"))
             split(model, seen, sent, run.floor_to_model, run.floor_from_model)
@@ -215,12 +225,46 @@ async def paired_turns(server: Server, model: ScriptedModel, directory: Path) ->
 
 def split(
     model: ScriptedModel, seen: int, sent: float, to_model: list[float], from_model: list[float]
-) -> None:
-    """Split the turn just ended (sent at ``sent``) at the model's request timestamp."""
+) -> float:
+    """Split the turn just ended (sent at ``sent``) at the model's request timestamp,
+    which it returns."""
     done = time.time()
     (request,) = model.conversation_requests()[seen:]
     to_model.append(request.timestamp - sent)
     from_model.append(done - request.timestamp)
+    return request.timestamp
+
+
+# The stages of a session-tree turn, each ending at a moment the run can see: the
+# client's clock, the model's request, and the created_at the server stamps on
+# each event as it commits it (all one machine's wall clock).
+STAGES = (
+    ("call -> turn_start committed", "sent", "turn_start"),
+    ("turn_start -> model request", "turn_start", "model"),
+    ("model request -> first reply event", "model", "first"),
+    ("first reply event -> result committed", "first", "result"),
+    ("result -> turn_end committed", "result", "turn_end"),
+    ("turn_end -> chat result received", "turn_end", "received"),
+)
+
+
+async def turn_stages(server: Server, run: PairedTurns) -> dict[str, list[float]]:
+    """Each session-tree turn split at the moments ``STAGES`` names, read back from
+    its stream after the run (so the reading costs the turns nothing)."""
+    stages: dict[str, list[float]] = {label: [] for label, _, _ in STAGES}
+    for sent, model_at, received, stream_id in run.timelines:
+        page = await server.call("poll", stream_id=stream_id, from_seq=0, wait_ms=0)
+        at = {"sent": sent, "model": model_at, "received": received}
+        for event in page["events"]:
+            created, kind = float(event["created_at"]), event["kind"]
+            if kind in ("turn_start", "result", "turn_end"):
+                at[kind] = created
+            elif created > model_at and "first" not in at:
+                at["first"] = created
+        for label, begin, end in STAGES:
+            if begin in at and end in at:
+                stages[label].append(at[end] - at[begin])
+    return stages
 
 
 @dataclass
@@ -288,7 +332,13 @@ class EventRun:
 async def event_latency(server: Server, model: ScriptedModel) -> EventRun:
     await server.call("create", name="events")
     with anyio.fail_after(TURN_TIMEOUT_S):
-        await server.call("chat", name="events", prompt="warm up")
+        warm = await server.call("chat", name="events", prompt="warm up")
+        # A child that starts slowly on a loaded machine outlasts chat's wait: the
+        # streamed turns below need this one ended.
+        stream_id, status, seq = warm["stream_id"], warm["status"], warm["next_seq"]
+        while status not in ("completed", "failed", "interrupted"):
+            page = await server.call("poll", stream_id=stream_id, from_seq=seq, wait_ms=5000)
+            status, seq = page["status"], page["next_seq"]
     run = EventRun()
     for turn in range(STREAM_TURNS):
         model.push(text(*["tok "] * STREAM_PARTS, delay_s=PART_DELAY_S))
@@ -399,6 +449,7 @@ async def main() -> None:
         (directory / "work").mkdir()
         async with serve(directory, model, "turns") as server:
             paired = await paired_turns(server, model, directory)
+            stages = await turn_stages(server, paired)
             events = await event_latency(server, model)
             polls = await poll_round_trip(server, events.last_stream, events.last_next_seq)
         naive = await naive_turns(model, directory)
@@ -439,6 +490,10 @@ async def main() -> None:
             f"  {label}: session-tree {ms(statistics.median(st)):.1f} ms, floor "
             f"{ms(statistics.median(bare)):.1f} ms ({ms(statistics.median(st) - statistics.median(bare)):+.1f} ms)"
         )
+    print("  a session-tree turn, stage by stage (p50, ms):")
+    for label, samples in stages.items():
+        shown = f"{ms(statistics.median(samples)):.1f}" if samples else "n/a"
+        print(f"    {label:<40}{shown:>8}")
     print(f"naive / floor: x{statistics.median(naive.samples) / statistics.median(floor):.1f}")
     # A long poll cannot hand over an event faster than one MCP response travels: half
     # a wait_ms=0 round trip, measured on the same server, is its floor.

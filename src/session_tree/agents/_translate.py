@@ -4,11 +4,17 @@ A complete content block becomes a node (and an event naming it); token deltas
 are only events. Anything this version does not recognise is kept as an event
 of its own kind, never dropped and never an error: Claude Code adds message
 types faster than we do.
+
+A child's message is stored, never refused: a number JSON cannot hold
+(Infinity, NaN, which Python's JSON reader accepts) becomes null, as Claude
+Code's own JSON.stringify writes it. The store refuses such numbers from
+callers; from a child they would fail the turn over one field.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from claude_agent_sdk import (
@@ -84,7 +90,7 @@ def _assistant(message: AssistantMessage, ephemeral: bool) -> list[Item]:
         elif isinstance(block, ToolUseBlock):
             kind, data = (
                 NodeKind.TOOL_USE,
-                {"id": block.id, "name": block.name, "input": block.input},
+                {"id": block.id, "name": block.name, "input": _jsonable(block.input)},
             )
         else:
             items.append(Note("unknown_block", {"role": "assistant", "block": _jsonable(block)}))
@@ -150,7 +156,7 @@ def result_data(message: ResultMessage) -> JSONObject:
         "stop_reason": message.stop_reason,
         "num_turns": message.num_turns,
         "duration_ms": message.duration_ms,
-        "total_cost_usd": message.total_cost_usd,
+        "total_cost_usd": _jsonable(message.total_cost_usd),
         "usage": _jsonable(message.usage or {}),
         "result": message.result,
         "errors": message.errors,
@@ -162,11 +168,11 @@ def result_data(message: ResultMessage) -> JSONObject:
 def usage_of(message: ResultMessage) -> Usage:
     raw = message.usage or {}
     return Usage(
-        input_tokens=int(raw.get("input_tokens") or 0),
-        output_tokens=int(raw.get("output_tokens") or 0),
-        cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
-        cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
-        cost_usd=float(message.total_cost_usd or 0.0),
+        input_tokens=_count(raw.get("input_tokens")),
+        output_tokens=_count(raw.get("output_tokens")),
+        cache_creation_input_tokens=_count(raw.get("cache_creation_input_tokens")),
+        cache_read_input_tokens=_count(raw.get("cache_read_input_tokens")),
+        cost_usd=_finite(float(message.total_cost_usd or 0.0)),
         turns=1,
     )
 
@@ -179,6 +185,19 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int | bool):
         return value
     return repr(value)
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
+def _count(value: Any) -> int:
+    """A token count as the child reported it; 0 for a missing or non-finite one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    return int(value or 0)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
+from ..errors import InvalidArgument
 from ..models import (
     STORED,
     Approval,
@@ -43,7 +45,40 @@ PENDING_APPROVAL = sql_list([ApprovalStatus.PENDING])
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """``value`` as compact JSON, refusing Infinity and NaN.
+
+    Python's json would write them as bare ``Infinity`` and ``NaN``, which are
+    not JSON: SQLite's json() refuses such a row, and with it every path through
+    a node holding one. Raises :class:`InvalidArgument` saying where one is.
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        found = _non_finite(value, "$")
+        if found is None:
+            raise
+        where, number = found
+        raise InvalidArgument(
+            f"The value at {where} is {number!r}, a number JSON cannot hold: "
+            'use a finite number, null, or a string such as "inf".'
+        ) from exc
+
+
+def _non_finite(value: Any, where: str) -> tuple[str, float] | None:
+    """The JSON path and value of the first non-finite float in ``value``, if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, value)
+    if isinstance(value, dict):
+        items: Iterable[tuple[str, Any]] = ((f"{where}.{key}", item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for path, item in items:
+        found = _non_finite(item, path)
+        if found is not None:
+            return found
+    return None
 
 
 def loads_object(text: str) -> JSONObject:

@@ -20,7 +20,7 @@ from ..errors import InvalidArgument, StreamNotFound
 from ..models import Event, JSONObject, SessionStatus, Stream, StreamStatus, check_transition
 from . import _rows
 from ._database import Database, Reads, now, reads
-from ._sessions import session_id, update_session
+from ._sessions import session_id
 
 MAX_READ_LIMIT = 10_000
 
@@ -160,22 +160,23 @@ async def insert_events(
     """Append events to a stream inside a write transaction, numbered on from its last seq."""
     if not events:
         return []
-    async with conn.execute("SELECT last_seq FROM streams WHERE id = ?", (stream_id,)) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        raise StreamNotFound(stream_id)
-    first = row["last_seq"] + 1
     created = now()
+    # Seqs reserved and read back in one statement: each statement is a trip to
+    # the connection's thread, and a turn writes events several times.
+    rows = await conn.execute_fetchall(
+        "UPDATE streams SET last_seq = last_seq + ?, updated_at = ? WHERE id = ? RETURNING last_seq",
+        (len(events), created, stream_id),
+    )
+    last = next(iter(rows), None)
+    if last is None:
+        raise StreamNotFound(stream_id)
+    first = int(last[0]) - len(events) + 1
     await conn.executemany(
         "INSERT INTO events (stream_id, seq, kind, data, created_at) VALUES (?, ?, ?, ?, ?)",
         [
             (stream_id, first + offset, kind, _rows.dumps(data), created)
             for offset, (kind, data) in enumerate(events)
         ],
-    )
-    await conn.execute(
-        "UPDATE streams SET last_seq = ?, updated_at = ? WHERE id = ?",
-        (first + len(events) - 1, created, stream_id),
     )
     return [
         Event(stream_id=stream_id, seq=first + offset, kind=kind, data=data, created_at=created)
@@ -191,20 +192,34 @@ async def update_status(
     streams is still active."""
     stream = await get_stream(reads(conn), stream_id)
     check_transition(f"Stream {stream_id}", stream.status, status)
+    updated = now()
     await conn.execute(
         "UPDATE streams SET status = ?, error = coalesce(?, error), updated_at = ? WHERE id = ?",
-        (status.value, error, now(), stream_id),
+        (status.value, error, updated, stream_id),
     )
     if status.terminal:
-        async with conn.execute(
-            f"SELECT 1 FROM streams WHERE session_id = ? AND status IN ({_rows.ACTIVE_STREAM}) "
-            "LIMIT 1",
+        # The session's status and whether another of its streams runs, in one read.
+        row = await reads(conn).one(
+            "SELECT status, EXISTS (SELECT 1 FROM streams WHERE session_id = sessions.id "
+            f"AND status IN ({_rows.ACTIVE_STREAM})) FROM sessions WHERE id = ?",
             (stream.session_id,),
-        ) as cursor:
-            still_active = await cursor.fetchone() is not None
-        if not still_active:
-            await update_session(conn, stream.session_name, status=SessionStatus.IDLE)
-    return await get_stream(reads(conn), stream_id)
+        )
+        if row is not None and not row[1]:
+            check_transition(
+                f"Session {stream.session_name!r}", SessionStatus(row[0]), SessionStatus.IDLE
+            )
+            await conn.execute(
+                "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                (SessionStatus.IDLE.value, updated, stream.session_id),
+            )
+    # The row as just written, without reading it back.
+    return stream.model_copy(
+        update={
+            "status": status,
+            "error": error if error is not None else stream.error,
+            "updated_at": updated,
+        }
+    )
 
 
 async def insert_stream(

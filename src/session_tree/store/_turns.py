@@ -11,7 +11,9 @@ three kinds of write: ``begin`` (prompt node, stream, first event), ``record``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import aiosqlite
 
 from ..errors import SessionBusy
 from ..models import (
@@ -23,12 +25,14 @@ from ..models import (
     Stream,
     StreamStatus,
     Usage,
+    check_transition,
 )
 from . import _rows
 from ._approvals import expire_pending
-from ._database import Database
+from ._database import Database, now, reads
 from ._nodes import insert_chain
-from ._sessions import get_session, update_session
+from ._session_rows import SESSION_SELECT, session_of
+from ._sessions import get_session
 from ._streams import insert_events, insert_stream, update_status
 
 
@@ -44,6 +48,8 @@ class TurnEnd:
     session: Session
     summary_node: Node
     stream: Stream
+    # The nodes of ``finish``'s records, first to last.
+    recorded: list[Node] = field(default_factory=list)
 
 
 Record = tuple[str, JSONObject, NewNode | None]
@@ -64,13 +70,12 @@ class Turns:
         too, so one of the two sees the other's result. ``runner`` names the
         process running it."""
         async with self._db.write() as conn:
-            session = await get_session(conn, session_name)
-            async with conn.execute(
+            session = await _session(conn, session_name)
+            running = await reads(conn).one(
                 f"SELECT id FROM streams WHERE session_id = ? "
                 f"AND status IN ({_rows.ACTIVE_STREAM}) ORDER BY id DESC LIMIT 1",
                 (session.id,),
-            ) as cursor:
-                running = await cursor.fetchone()
+            )
             if running is not None:
                 raise SessionBusy(session_name, int(running[0]))
             (prompt_node,) = await insert_chain(conn, session.head_id, [prompt])
@@ -84,23 +89,20 @@ class Turns:
             await insert_events(
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
             )
-            session = await update_session(conn, session_name, status=SessionStatus.RUNNING)
+            check_transition(f"Session {session_name!r}", session.status, SessionStatus.RUNNING)
+            await conn.execute(
+                "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
+                (SessionStatus.RUNNING.value, now(), session.id),
+            )
+            # Read again: a first turn's prompt is the session's title.
+            session = await _session(conn, session_name)
             return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
 
     async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
         """Append the records' nodes as a chain under ``parent_id`` and all their
         events to the stream; each event of a node gets its ``node_id``."""
-        nodes = [node for _, _, node in records if node is not None]
         async with self._db.write() as conn:
-            appended = await insert_chain(conn, parent_id, nodes) if nodes else []
-            ids = iter(appended)
-            events: list[tuple[str, JSONObject]] = []
-            for kind, data, node in records:
-                if node is not None:
-                    data = {**data, "node_id": next(ids).id}
-                events.append((kind, data))
-            await insert_events(conn, stream_id, events)
-        return appended
+            return await _insert_records(conn, stream_id, parent_id, records)
 
     async def finish(
         self,
@@ -112,13 +114,21 @@ class Turns:
         end: JSONObject,
         claude_session_id: str | None = None,
         error: str | None = None,
+        records: Sequence[Record] = (),
     ) -> TurnEnd:
         """End a turn that reached a result: its summary node under ``parent_id``,
         usage added to the session, a ``turn_end`` event (``end`` plus the summary's
         id), and the stream completed. With ``claude_session_id`` (a good, kept
         turn) the head moves to the summary; with ``error`` the stream fails and
-        the head stays."""
+        the head stays.
+
+        ``records``, the last of the turn (the batch that holds its result), are
+        written first, as :meth:`record` would, and the summary goes under their
+        last node: the turn's end is then one transaction, not two."""
         async with self._db.write() as conn:
+            recorded = await _insert_records(conn, stream_id, parent_id, records)
+            if recorded:
+                parent_id = recorded[-1].id
             (summary_node,) = await insert_chain(conn, parent_id, [summary])
             await insert_events(
                 conn, stream_id, [("turn_end", {**end, "summary_node_id": summary_node.id})]
@@ -130,21 +140,23 @@ class Turns:
                 error=error,
             )
             # The stream's end has set the session idle (update_status).
-            session = await get_session(conn, stream.session_name)
-            total = (session.usage + usage).model_dump_json()
+            session = await _session(conn, stream.session_name)
+            total = session.usage + usage
+            changed: dict[str, object] = {"usage": total, "updated_at": now()}
             if claude_session_id is not None:
-                session = await update_session(
-                    conn,
-                    session.name,
-                    usage=total,
-                    head_id=summary_node.id,
-                    claude_session_id=claude_session_id,
-                )
-            else:
-                session = await update_session(conn, session.name, usage=total)
+                changed |= {"head_id": summary_node.id, "claude_session_id": claude_session_id}
+            columns = {**changed, "usage": total.model_dump_json()}
+            assignments = ", ".join(f"{column} = :{column}" for column in columns)
+            await conn.execute(
+                f"UPDATE sessions SET {assignments} WHERE id = :id", {**columns, "id": session.id}
+            )
+            # As written, without reading it back (none of these changes its title).
+            session = session.model_copy(update=changed)
             # The child asks nothing more once its turn has a result.
             await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
-            return TurnEnd(session=session, summary_node=summary_node, stream=stream)
+            return TurnEnd(
+                session=session, summary_node=summary_node, stream=stream, recorded=recorded
+            )
 
     async def end_early(
         self, stream_id: int, status: StreamStatus, reason: str, event: tuple[str, JSONObject]
@@ -162,3 +174,28 @@ class Turns:
             await insert_events(conn, stream_id, [event])
             # Its end sets the session idle (update_status).
             return await update_status(conn, stream_id, status, error=reason)
+
+
+async def _session(conn: aiosqlite.Connection, name: str) -> Session:
+    """The session called ``name``, inside a write transaction, in one statement."""
+    row = await reads(conn).one(f"{SESSION_SELECT} WHERE name = ?", (name,))
+    if row is None:
+        return await get_session(conn, name)  # raises SessionNotFound, naming those that exist
+    return session_of(row)
+
+
+async def _insert_records(
+    conn: aiosqlite.Connection, stream_id: int, parent_id: int, records: Sequence[Record]
+) -> list[Node]:
+    """The records' nodes as a chain under ``parent_id``, and all their events; each
+    event of a node gets its ``node_id``."""
+    nodes = [node for _, _, node in records if node is not None]
+    appended = await insert_chain(conn, parent_id, nodes) if nodes else []
+    ids = iter(appended)
+    events: list[tuple[str, JSONObject]] = []
+    for kind, data, node in records:
+        if node is not None:
+            data = {**data, "node_id": next(ids).id}
+        events.append((kind, data))
+    await insert_events(conn, stream_id, events)
+    return appended
