@@ -8,7 +8,6 @@ to running however a caller tries.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
@@ -16,6 +15,18 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from ._sendable import STORED as STORED
+from ._sendable import check_env as _check_env
+from ._sendable import check_text as _check_text
+from ._sendable import stored as _stored
+from .child_config import MCP_SERVER_NAME as _MCP_SERVER_NAME
+from .child_config import Effort as Effort
+from .child_config import HttpMcpServer as HttpMcpServer
+from .child_config import McpServer as McpServer
+from .child_config import Sandbox as Sandbox
+from .child_config import SandboxNetwork as SandboxNetwork
+from .child_config import SettingSource as SettingSource
+from .child_config import StdioMcpServer as StdioMcpServer
 from .errors import InvalidTransition
 
 JSONObject = dict[str, Any]
@@ -118,6 +129,16 @@ class SessionConfig(Frozen):
     # (service/_budgets.py). A fork copies it, and stays inside its origin's too.
     max_cost_usd: float | None = Field(default=None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
+    # Children see only these MCP servers (strict): none on the machine.
+    mcp_servers: dict[str, McpServer] = Field(default_factory=dict)
+    # Settings files a child reads; none by default, so the config is the whole truth.
+    setting_sources: list[SettingSource] = Field(default_factory=list)
+    add_dirs: list[str] = Field(default_factory=list)
+    effort: Effort | None = None
+    # 0 turns thinking off; more is a fixed budget of thinking tokens per reply.
+    thinking_tokens: int | None = Field(default=None, ge=0, le=1_000_000)
+    fallback_model: str | None = None
+    sandbox: Sandbox | None = None
 
     # Every value here reaches Claude Code on its command line, in its environment
     # or in a file it parses, so what cannot travel there is refused here, where
@@ -136,7 +157,7 @@ class SessionConfig(Frozen):
         _check_text(cwd, "", info, one_line=False)
         return os.path.abspath(os.path.expanduser(cwd)) if cwd else cwd
 
-    @field_validator("model")
+    @field_validator("model", "fallback_model")
     @classmethod
     def _one_word(cls, model: str | None, info: ValidationInfo) -> str | None:
         if model is not None:
@@ -164,53 +185,30 @@ class SessionConfig(Frozen):
     @field_validator("env")
     @classmethod
     def _sendable_env(cls, env: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        for key, value in env.items():
-            _check_text(key, f"the name {key[:40]!r} ", info, one_line=True)
-            if not _stored(info) and (not key or "=" in key):
+        return _check_env(env, info)
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _server_names(
+        cls, servers: dict[str, StdioMcpServer | HttpMcpServer], info: ValidationInfo
+    ) -> dict[str, StdioMcpServer | HttpMcpServer]:
+        for name in servers:
+            if not _stored(info) and (not _MCP_SERVER_NAME.fullmatch(name) or "__" in name):
                 raise PydanticCustomError(
-                    "env_name",
-                    "has the name {key}: a name is not empty and has no '='",
-                    {"key": repr(key[:40])},
+                    "mcp_server_name",
+                    "has the server name {name}: 1-64 letters, digits, '_' and '-', starting "
+                    "with a letter or digit, no '__' (it names the tools: mcp__NAME__TOOL)",
+                    {"name": repr(name[:40])},
                 )
-            _check_text(value, f"variable {key[:40]} ", info, one_line=False)
-        return env
+        return servers
 
-
-# Pass as the validation context when reading a stored config back.
-STORED = {"stored": True}
-
-
-def _stored(info: ValidationInfo) -> bool:
-    return isinstance(info.context, dict) and bool(info.context.get("stored"))
-
-
-def _check_text(text: str, what: str, info: ValidationInfo, *, one_line: bool) -> None:
-    """Refuse a character that cannot reach Claude Code intact: NUL ends a C string
-    (argv, environment), a lone surrogate has no UTF-8 form, and a one-line value
-    (a rule, a model name) holds no control characters."""
-    if _stored(info):
-        return
-    found = (_NOT_ON_ONE_LINE if one_line else _NOT_IN_TEXT).search(text)
-    if found is None:
-        return
-    char, index = found.group(), found.start()
-    if char == "\x00":
-        problem, why = "a NUL character (\\x00)", "it would end the text there"
-    elif 0xD800 <= ord(char) <= 0xDFFF:
-        problem, why = f"a lone surrogate (\\u{ord(char):04x})", "it has no UTF-8 form"
-    else:
-        problem, why = f"a control character ({char!r})", "it must be one line"
-    raise PydanticCustomError(
-        "unsendable_text",
-        "{what}holds {problem} at character {index}, which cannot be passed to Claude Code "
-        "({why}): remove it",
-        {"what": what, "problem": problem, "index": index, "why": why},
-    )
-
-
-# NUL and lone surrogates anywhere; on one line, also the C0 and C1 controls.
-_NOT_IN_TEXT = re.compile(r"[\x00\ud800-\udfff]")
-_NOT_ON_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+    @field_validator("add_dirs")
+    @classmethod
+    def _absolute_dirs(cls, dirs: list[str], info: ValidationInfo) -> list[str]:
+        # As cwd: fixed now, so that the stored path means the same to every reader.
+        for number, path in enumerate(dirs):
+            _check_text(path, f"directory {number} ", info, one_line=False)
+        return [os.path.abspath(os.path.expanduser(path)) if path else path for path in dirs]
 
 
 class SessionStatus(StrEnum):

@@ -189,6 +189,21 @@ class Child:
             return True
         return False
 
+    async def set_model(self, model: str | None) -> bool:
+        """Switch an idle child's model in place (Claude Code's set_model control
+        request), keeping its process and conversation; False when it cannot."""
+        client = self._client
+        if client is None or self.state is not ChildState.IDLE or self._stop.is_set():
+            return False
+        with anyio.move_on_after(INTERRUPT_TIMEOUT_S):
+            try:
+                await client.set_model(model)
+            except Exception as exc:
+                log.info("child %s could not switch model: %s", self.key, exc)
+                return False
+            return True
+        return False
+
     async def stop(self) -> None:
         """Close the child and wait (bounded) until it has gone."""
         if self.busy and not self._stop.is_set():

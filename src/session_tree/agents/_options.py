@@ -9,11 +9,20 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from typing import cast
 
 from claude_agent_sdk import ClaudeAgentOptions
-from claude_agent_sdk.types import SystemPromptFile
+from claude_agent_sdk.types import (
+    McpHttpServerConfig,
+    McpServerConfig,
+    McpSSEServerConfig,
+    McpStdioServerConfig,
+    SandboxSettings,
+    SystemPromptFile,
+    ThinkingConfig,
+)
 
-from ..models import SessionConfig
+from ..models import HttpMcpServer, Sandbox, SessionConfig, StdioMcpServer
 from ..store import TranscriptMirror
 from ._launcher import checked_claude_binary, tied_to_this_process
 from ._permissions import AskPermission, can_use_tool
@@ -57,6 +66,7 @@ def build_options(
     transcripts: TranscriptMirror | None,
     extra_env: dict[str, str] | None = None,
     ask_permission: AskPermission | None = None,
+    output_schema: dict[str, object] | None = None,
 ) -> ClaudeAgentOptions:
     """``transcripts`` mirrors the child's transcript (and lets it resume from the
     database alone); ``ask_permission``, when given, hears every tool call Claude
@@ -84,10 +94,66 @@ def build_options(
         # A child's stderr goes to its Child, which keeps the tail for its errors.
         max_buffer_size=MAX_MESSAGE_BYTES,
         # Settings files on the machine must not change a child's behaviour
-        # behind the parent's back; the session config is the whole truth.
-        setting_sources=[],
+        # behind the parent's back, unless the parent opts in to some of them.
+        setting_sources=list(config.setting_sources),
+        # Only the session's servers: none of the machine's (.mcp.json, user config).
+        mcp_servers=_mcp_servers(config.mcp_servers),
+        strict_mcp_config=True,
+        add_dirs=list(config.add_dirs),
+        effort=config.effort,
+        thinking=_thinking(config.thinking_tokens),
+        fallback_model=config.fallback_model,
+        sandbox=_sandbox(config.sandbox),
         can_use_tool=can_use_tool(ask_permission) if ask_permission is not None else None,
+        # Claude Code gives the model a StructuredOutput tool with this schema as its input.
+        output_format={"type": "json_schema", "schema": output_schema} if output_schema else None,
+        # Claude Code replays the system prompt a session recorded on its first request,
+        # even on resume with another: off, a fork or configure's new prompt is the one sent.
+        extra_args={"system-prompt-snapshot": "off"},
     )
+
+
+def _mcp_servers(
+    servers: dict[str, StdioMcpServer | HttpMcpServer],
+) -> dict[str, McpServerConfig]:
+    return {name: _mcp_server(server) for name, server in servers.items()}
+
+
+def _mcp_server(server: StdioMcpServer | HttpMcpServer) -> McpServerConfig:
+    if isinstance(server, StdioMcpServer):
+        return McpStdioServerConfig(
+            type="stdio", command=server.command, args=list(server.args), env=dict(server.env)
+        )
+    if server.type == "sse":
+        return McpSSEServerConfig(type="sse", url=server.url, headers=dict(server.headers))
+    return McpHttpServerConfig(type="http", url=server.url, headers=dict(server.headers))
+
+
+def _thinking(tokens: int | None) -> ThinkingConfig | None:
+    if tokens is None:
+        return None
+    if tokens == 0:
+        return {"type": "disabled"}
+    return {"type": "enabled", "budget_tokens": tokens}
+
+
+def _sandbox(sandbox: Sandbox | None) -> SandboxSettings | None:
+    """Claude Code's sandbox settings: the model's fields are theirs in snake_case,
+    so the same names in camelCase, with what was left unset left out."""
+    if sandbox is None:
+        return None
+    return cast(SandboxSettings, _camel_keys(sandbox.model_dump(exclude_none=True)))
+
+
+def _camel_keys(value: object) -> object:
+    if isinstance(value, dict):
+        return {_camel(str(key)): _camel_keys(item) for key, item in value.items()}
+    return value
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _system_prompt(prompt: str | None) -> str | SystemPromptFile | None:

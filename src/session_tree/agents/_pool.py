@@ -10,7 +10,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ..errors import CapacityExceeded
-from ..models import SessionConfig
+from ..models import JSONObject, SessionConfig
 from ..store import TranscriptMirror
 from ._child import CLOSE_TIMEOUT_S, Child
 from ._options import ResumePoint, build_options
@@ -28,6 +28,9 @@ class ChildSpec:
     resume: ResumePoint | None = None
     transcripts: TranscriptMirror | None = None
     ask_permission: AskPermission | None = None
+    # A JSON Schema the child's final answer must meet (Claude Code's --json-schema):
+    # an option of the process, so a child serves turns of this one schema only.
+    output_schema: JSONObject | None = None
 
 
 class ChildPool:
@@ -50,6 +53,12 @@ class ChildPool:
             del self._children[key]
             return None
         return child
+
+    @staticmethod
+    def output_schema(child: Child) -> JSONObject | None:
+        """The schema ``child`` was started with (None: it answers in prose)."""
+        output_format = child.options.output_format
+        return output_format.get("schema") if output_format else None
 
     def holds(self, child: Child) -> bool:
         """Whether ``child`` is still the one a turn of its key may reuse."""
@@ -81,6 +90,7 @@ class ChildPool:
             resume=spec.resume,
             transcripts=spec.transcripts,
             ask_permission=spec.ask_permission,
+            output_schema=spec.output_schema,
         )
         async with self._lock:
             old = self._children.pop(key, None)

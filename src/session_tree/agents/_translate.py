@@ -162,6 +162,8 @@ def result_data(message: ResultMessage) -> JSONObject:
         "errors": message.errors,
         "api_error_status": message.api_error_status,
         "session_id": message.session_id,
+        # The answer to a chat with output_schema (the StructuredOutput tool's input).
+        "structured_output": _jsonable(message.structured_output),
     }
 
 

@@ -4,6 +4,7 @@ __init__           build_server: the parent's server, or a child's permit-only o
 _catalog           every tool by name, with its annotations, in listing order
 _session_tools     create, configure, get, list, delete
 _chat_tools        chat, chat_async, poll, interrupt, streams
+_elicit            asking the person: elicitation/create (2025-11-25) or input_required (2026-07-28)
 _branch_tools      fork, tree, render_context
 _loopback_tools    loopback_pending, loopback_respond, loopback_config, loopback_permit
 _params            the argument types the tools share

@@ -10,6 +10,7 @@ from pydantic import Field
 from ..models import Session
 from ..service import RenderResult, TreeResult
 from ._context import service_of
+from ._overrides import MaxTurnsOverride, ModelOverride, SystemPromptOverride, overrides
 from ._params import MAX_ID, SessionName
 
 
@@ -27,9 +28,15 @@ async def fork(
             description="a summary node (turn end) or the root; default the head",
         ),
     ] = None,
+    model: ModelOverride = None,
+    system_prompt: SystemPromptOverride = None,
+    max_turns: MaxTurnsOverride = None,
 ) -> Session:
-    """Branch a session: a new session whose history is name's up to a node. Copies nothing."""
-    return await service_of(ctx).fork(name, new_name, at)
+    """Branch a session: a new session whose history is name's up to a node. Copies nothing.
+    model, system_prompt and max_turns set the fork's own (its origin keeps its own), so one
+    branch can go on with two models or prompts side by side."""
+    changes = overrides(model, system_prompt, max_turns)
+    return await service_of(ctx).sessions.fork(name, new_name, at, changes or None)
 
 
 async def render_context(

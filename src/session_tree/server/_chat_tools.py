@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from mcp_types import InputRequiredResult
+from pydantic import Field
 
 from ..models import Approval, Stream
 from ..service import ChatResult, HumanAnswer, InterruptResult, PollResult, StreamList
 from ._context import service_of
+from ._elicit import Era, HumanDecision, ask_by_result, era_of, question, resume_asked
 from ._params import MAX_ID, Prompt, SessionName
 
-# A person is shown a tool call's whole input or is not asked: a cut-off
-# command could hide its dangerous end.
-MAX_ELICITED_INPUT = 4000
-
-
-class HumanDecision(BaseModel):
-    """What a person answers about one tool call (an MCP elicitation form)."""
-
-    allow: bool = Field(description="allow this tool call")
-    message: str = Field(default="", description="for a deny: what the child is told")
+OutputSchema = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description="a JSON Schema (type object) the final answer must meet; it comes back "
+        "as structured_output, and a reply that cannot meet it fails the turn"
+    ),
+]
 
 
 async def chat(
@@ -36,23 +34,21 @@ async def chat(
         float | None,
         Field(gt=0, le=3600, description="longest to block; default 45 s, then poll"),
     ] = None,
-) -> ChatResult:
-    """Send a prompt and wait for the reply. Returns the final text, tool calls, new head and usage.
-    If the turn is still running at the wait bound (or needs an approval), returns its status and
-    stream_id: continue with poll."""
+    output_schema: OutputSchema = None,
+) -> ChatResult | InputRequiredResult:
+    """Send a prompt and wait for the reply. Returns the final text, tool calls, new head and usage
+    (with output_schema, the answer as structured_output). If the turn is still running at the wait
+    bound (or needs an approval), returns its status and stream_id: continue with poll."""
 
     async def progress(events: int, doing: str) -> None:
         await ctx.report_progress(events, message=doing)
 
     async def ask_human(approval: Approval) -> HumanAnswer | None:
-        shown = json.dumps(approval.input, indent=1)
-        if len(shown) > MAX_ELICITED_INPUT:
+        # 2025-11-25: an elicitation/create request while the chat waits.
+        asked = question(approval.session_name, approval.tool_name, approval.input)
+        if asked is None:
             return None  # too long to show whole: the parent agent decides
-        answer = await ctx.elicit(
-            f"Session {approval.session_name!r} wants to run {approval.tool_name} with "
-            f"{shown}\nAllow it?",
-            schema=HumanDecision,
-        )
+        answer = await ctx.elicit(asked, schema=HumanDecision)
         if answer.action != "accept" or answer.data is None:
             return None
         return HumanAnswer(allow=answer.data.allow, message=answer.data.message)
@@ -60,16 +56,20 @@ async def chat(
     # Following the stream costs a read per write: only for a client that asked.
     meta = ctx.request_context.meta
     wants_progress = meta is not None and meta.get("progress_token") is not None
-    capabilities = ctx.request_context.session.client_capabilities
-    can_elicit = capabilities is not None and capabilities.elicitation is not None
-    return await service_of(ctx).chat(
+    era = era_of(ctx)
+    if era is Era.RESULT and (resumed := await resume_asked(ctx, name, wait_s)) is not None:
+        return resumed  # a retry with the person's answers: the turn already runs
+    result = await service_of(ctx).chats.chat(
         name,
         prompt,
         ephemeral=ephemeral,
         wait_s=wait_s,
         on_progress=progress if wants_progress else None,
-        ask_human=ask_human if can_elicit else None,
+        ask_human=ask_human if era is Era.REQUEST else None,
+        output_schema=output_schema,
     )
+    # 2026-07-28 has no server-to-client requests: the question rides on the result.
+    return await ask_by_result(ctx, result) if era is Era.RESULT else result
 
 
 async def chat_async(
@@ -79,9 +79,12 @@ async def chat_async(
     ephemeral: Annotated[
         bool, Field(description="recorded off-branch; the head does not move")
     ] = False,
+    output_schema: OutputSchema = None,
 ) -> Stream:
     """Start a turn and return its stream at once; read it with poll."""
-    return await service_of(ctx).chat_async(name, prompt, ephemeral=ephemeral)
+    return await service_of(ctx).chats.chat_async(
+        name, prompt, ephemeral=ephemeral, output_schema=output_schema
+    )
 
 
 async def poll(

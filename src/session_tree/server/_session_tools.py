@@ -11,7 +11,22 @@ from pydantic import Field
 from ..models import PermissionMode, Session, SessionConfig
 from ..service import DeleteResult, ListOrder, SessionInfo
 from ._context import service_of
-from ._params import MAX_SYSTEM_PROMPT_CHARS, ApprovalTimeout, AskHumanArg, Rules, SessionName
+from ._overrides import MaxTurnsOverride, ModelOverride, SystemPromptOverride, overrides
+from ._params import (
+    MAX_SYSTEM_PROMPT_CHARS,
+    AddDirsArg,
+    ApprovalTimeout,
+    AskHumanArg,
+    EffortArg,
+    EnvArg,
+    FallbackModelArg,
+    McpServersArg,
+    Rules,
+    SandboxArg,
+    SessionName,
+    SettingSourcesArg,
+    ThinkingTokensArg,
+)
 from ._search_tools import CwdFilter, ForkedFromFilter, QueryFilter, StatusFilter, session_filter
 
 Title = Annotated[
@@ -28,6 +43,10 @@ async def create(
     name: SessionName,
     ctx: Context[Any, Any],
     title: Title = None,
+    start: Annotated[
+        bool,
+        Field(description="start the child now, so the first chat does not wait for it to start"),
+    ] = False,
     cwd: Annotated[str | None, Field(description="the child's working directory")] = None,
     model: Annotated[
         str | None,
@@ -68,8 +87,17 @@ async def create(
             description="budget in USD for this session and every fork below it together",
         ),
     ] = None,
+    mcp_servers: McpServersArg = None,
+    setting_sources: SettingSourcesArg = None,
+    env: EnvArg = None,
+    add_dirs: AddDirsArg = None,
+    effort: EffortArg = None,
+    thinking_tokens: ThinkingTokensArg = None,
+    fallback_model: FallbackModelArg = None,
+    sandbox: SandboxArg = None,
 ) -> Session:
-    """Create a child Claude Code session with an empty history. The child starts on its first chat."""
+    """Create a child Claude Code session with an empty history. The child starts on its first
+    chat, or at once with start=true."""
     config = SessionConfig(
         cwd=cwd,
         model=model,
@@ -82,14 +110,25 @@ async def create(
         max_turns=max_turns,
         max_cost_usd=max_cost_usd,
         **({"approval_timeout_s": approval_timeout_s} if approval_timeout_s else {}),
+        mcp_servers=mcp_servers or {},
+        setting_sources=setting_sources or [],
+        env=env or {},
+        add_dirs=add_dirs or [],
+        effort=effort,
+        thinking_tokens=thinking_tokens,
+        fallback_model=fallback_model,
+        sandbox=sandbox,
     )
-    return await service_of(ctx).create(name, config, title)
+    return await service_of(ctx).sessions.create(name, config, title, start=start)
 
 
 async def configure(
     name: SessionName,
     ctx: Context[Any, Any],
     title: Title = None,
+    model: ModelOverride = None,
+    system_prompt: SystemPromptOverride = None,
+    max_turns: MaxTurnsOverride = None,
     permission_mode: Annotated[
         PermissionMode | None, Field(description="Claude Code permission mode")
     ] = None,
@@ -119,8 +158,27 @@ async def configure(
             description="budget in USD for this session and its forks together (0 removes it)",
         ),
     ] = None,
+    mcp_servers: Annotated[
+        McpServersArg, Field(description="replaces the MCP servers ({} removes them all)")
+    ] = None,
+    setting_sources: SettingSourcesArg = None,
+    env: Annotated[EnvArg, Field(description="replaces the child's environment variables")] = None,
+    add_dirs: AddDirsArg = None,
+    effort: EffortArg = None,
+    thinking_tokens: ThinkingTokensArg = None,
+    fallback_model: Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description="model the child turns to when its model is overloaded; empty removes it",
+        ),
+    ] = None,
+    sandbox: Annotated[
+        SandboxArg, Field(description="replaces the sandbox settings; enabled=false turns it off")
+    ] = None,
 ) -> Session:
-    """Change a session's title, permission policy, budget or cwd; arguments left out stay as they are. Claude
+    """Change a session's title, permission policy, budget, cwd, MCP servers or child options; arguments
+    left out stay as they are, and the next turn's child starts with the change. Claude
     Code's own rules (mode, allowed, disallowed) settle a call first; only the rest reaches the
     loopback."""
     changes: dict[str, object] = {
@@ -133,9 +191,19 @@ async def configure(
             "ask_human": ask_human,
             "approval_timeout_s": approval_timeout_s,
             "cwd": cwd,
+            "mcp_servers": mcp_servers,
+            "setting_sources": setting_sources,
+            "env": env,
+            "add_dirs": add_dirs,
+            "effort": effort,
+            "thinking_tokens": thinking_tokens,
+            "sandbox": sandbox,
         }.items()
         if value is not None
     }
+    if fallback_model is not None:
+        changes["fallback_model"] = fallback_model or None
+    changes |= overrides(model, system_prompt, max_turns)
     if max_cost_usd is not None:
         changes["max_cost_usd"] = max_cost_usd if max_cost_usd > 0 else None
     if bypass_for_s is not None:

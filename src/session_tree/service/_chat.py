@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import anyio
 
 from ..errors import ApprovalAlreadyDecided, PastStreamEnd
-from ..models import Approval, Stream, StreamStatus, Usage
+from ..models import Approval, JSONObject, Stream, StreamStatus, Usage
 from ..store import Store
 from ._loopback import Loopback
+from ._mcp_servers import failed_servers
 from ._progress import ProgressReader
 from ._results import ChatResult, PendingApproval, PollResult, ToolCallSummary
 from ._running import RunningTurn
 from ._settings import Settings
+from ._structured import check_output_schema
 from ._turns import TurnRunner
 
 PREVIEW = 200
@@ -62,9 +64,17 @@ class Chat:
         self.loopback = loopback
         self.settings = settings
 
-    async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
+    async def chat_async(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        ephemeral: bool = False,
+        output_schema: JSONObject | None = None,
+    ) -> Stream:
         """Start a turn and return its stream at once."""
-        start, _ = await self.turns.start(name, prompt, ephemeral)
+        schema = check_output_schema(output_schema) if output_schema is not None else None
+        start, _ = await self.turns.start(name, prompt, ephemeral, schema)
         return start.stream
 
     async def chat(
@@ -76,14 +86,17 @@ class Chat:
         wait_s: float | None = None,
         on_progress: OnProgress | None = None,
         ask_human: AskHuman | None = None,
+        output_schema: JSONObject | None = None,
     ) -> ChatResult:
         """Start a turn and wait, at most ``wait_s``, for it to end or to need an approval.
 
         ``ask_human``, for a session with ``ask_human`` set, is asked about each
         approval the turn waits on (an MCP elicitation); when it gives no answer,
-        chat returns ``awaiting_permission`` for the parent to decide.
+        chat returns ``awaiting_permission`` for the parent to decide. With
+        ``output_schema`` the answer must be an object meeting it (``structured_output``).
         """
-        start, turn = await self.turns.start(name, prompt, ephemeral)
+        schema = check_output_schema(output_schema) if output_schema is not None else None
+        start, turn = await self.turns.start(name, prompt, ephemeral, schema)
         stream = start.stream
         config = start.session.config
         asks_human = ask_human is not None and config.loopback and config.ask_human
@@ -182,6 +195,8 @@ class Chat:
         text: list[str] = []
         calls: dict[str, ToolCallSummary] = {}
         usage: Usage | None = None
+        structured: object = None
+        failed: list[str] = []
         # Read after the status, so a turn reported ended has every event counted; paged,
         # since a long turn has more events than one read returns.
         from_seq = 0
@@ -204,6 +219,9 @@ class Chat:
                         call.is_error = bool(event.data.get("is_error"))
                 elif event.kind == "turn_end":
                     usage = Usage.model_validate(event.data["usage"])
+                    structured = event.data.get("structured_output")
+                elif event.kind == "system" and event.data.get("subtype") == "init":
+                    failed = failed_servers(event.data.get("data"))
         return ChatResult(
             session=session.name,
             stream_id=stream.id,
@@ -215,6 +233,8 @@ class Chat:
             error=stream.error,
             next_seq=stream.last_seq + 1,
             ephemeral=stream.ephemeral,
+            structured_output=structured,
+            mcp_servers_failed=failed,
             pending_approvals=[
                 PendingApproval.of(a, time.time())
                 for a in await self.store.approvals.pending(stream_id=stream.id)

@@ -46,6 +46,16 @@ def check_cwd(cwd: str | None, name: str) -> None:
     raise WorkingDirMissing(cwd, name, problem)
 
 
+def check_add_dirs(dirs: list[str]) -> None:
+    """Each extra directory a child may work in must be there, as its cwd must."""
+    for path in dirs:
+        if not os.path.isdir(path):
+            problem = "is not a directory" if os.path.exists(path) else "does not exist"
+            raise InvalidArgument(
+                f"add_dirs: {path} {problem}. Give directories that exist, or leave it out."
+            )
+
+
 def _suggest(name: str) -> str:
     """A valid name close to ``name``."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:MAX_NAME]

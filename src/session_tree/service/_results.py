@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,7 @@ from ..models import (
     TreeView,
     Usage,
 )
+from ._mcp_servers import McpServerState
 from ._render import RenderedMessage
 
 
@@ -75,6 +76,15 @@ class ChatResult(BaseModel):
     pending_approvals: list[PendingApproval] = Field(
         default_factory=list,
         description="when awaiting_permission: what the child waits on (loopback_respond, then poll)",
+    )
+    structured_output: Any = Field(
+        default=None,
+        description="with output_schema: the child's answer as an object that meets the schema",
+    )
+    mcp_servers_failed: list[str] = Field(
+        default_factory=list,
+        description="MCP servers the child could not start this turn (it went on without their "
+        "tools); see get for every server's status",
     )
 
 
@@ -138,6 +148,16 @@ class SessionInfo(BaseModel):
     )
     cursor: str | None = Field(
         default=None, description="pass as cursor to list to read on after this row"
+    )
+    child_model: str | None = Field(
+        default=None,
+        description="(get only) the model the child reported using for the head's turn (its "
+        "init message), beside the configured session.config.model; None at the root",
+    )
+    mcp_servers: list[McpServerState] = Field(
+        default_factory=list,
+        description="(get only) each MCP server of session.config.mcp_servers (shown there with "
+        "env and header values masked) and its status from the latest turn's child",
     )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import builtins
 
+import anyio
+
 from ..errors import InvalidArgument, SessionBusy
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
-from ._checks import check_cwd, check_name, check_policy
+from ._checks import check_add_dirs, check_cwd, check_name, check_policy
+from ._mcp_servers import masked, server_states
 from ._render import render
 from ._results import (
     BranchUsage,
@@ -35,11 +38,28 @@ class Sessions:
         self.store = store
         self.turns = turns
 
-    async def create(self, name: str, config: SessionConfig, title: str | None = None) -> Session:
+    async def create(
+        self, name: str, config: SessionConfig, title: str | None = None, *, start: bool = False
+    ) -> Session:
+        """A new session; with ``start`` its child starts now, so the first chat does
+        not wait for Claude Code to start (a child that cannot start undoes the create)."""
         check_name(name)
         check_policy(config)
         check_cwd(config.cwd, "")
-        return await self.store.sessions.create(name, config, title=_title(title))
+        check_add_dirs(config.add_dirs)
+        session = await self.store.sessions.create(name, config, title=_title(title))
+        if start:
+            try:
+                await self.turns.warm(name)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self.store.sessions.delete(name)
+                raise
+        return masked(session)
+
+    async def warm(self, name: str) -> bool:
+        """Start the session's child at its head now; False when it was warm already."""
+        return await self.turns.warm(name)
 
     async def configure(
         self, name: str, changes: dict[str, object], title: str | None = None
@@ -51,30 +71,39 @@ class Sessions:
         if not changes:
             await self.store.sessions.get(name)
             if given is None:
-                return await self.store.sessions.get(name)
-            return await self.store.sessions.set_title(name, given)
+                return masked(await self.store.sessions.get(name))
+            return masked(await self.store.sessions.set_title(name, given))
 
         def check(config: SessionConfig) -> None:
             check_policy(config)
             if "cwd" in changes:
                 check_cwd(config.cwd, "")
+            if "add_dirs" in changes:
+                check_add_dirs(config.add_dirs)
 
         updated = await self.store.sessions.update_config(name, changes, check)
         warm = self.turns.pool.get(name)
         if warm is not None:
+            if set(changes) == {"model"} and await warm.set_model(updated.config.model):
+                pass  # switched in place (Claude Code's set_model): history and process kept
             # No turn reuses it; a busy one is closed when its turn ends.
-            if warm.busy:
+            elif warm.busy:
                 self.turns.pool.forget(warm)
             else:
                 await self.turns.pool.retire(warm)
         if given is not None:
             updated = await self.store.sessions.set_title(name, given)
-        return updated
+        return masked(updated)
 
     async def get(self, name: str) -> SessionInfo:
         for row in await self._rows():
             if row.session.name == name:
-                return row
+                return row.model_copy(
+                    update={
+                        "child_model": await self._child_model(row.session),
+                        "mcp_servers": await server_states(self.store, row.session),
+                    }
+                )
         await self.store.sessions.get(name)  # SessionNotFound, naming the sessions there are
         raise AssertionError("unreachable: the session was just found")
 
@@ -117,10 +146,30 @@ class Sessions:
         """Every session's row (status, activity, subtree usage), by id."""
         activities = await self.store.sessions.overview()
         running = {s.session_id: s.id for s in await self.store.streams.active()}
-        return infos(activities, running, lambda name: self.turns.pool.get(name) is not None)
+        rows = infos(activities, running, lambda name: self.turns.pool.get(name) is not None)
+        return [row.model_copy(update={"session": masked(row.session)}) for row in rows]
 
-    async def fork(self, name: str, new_name: str, at: int | None) -> Session:
+    async def _child_model(self, session: Session) -> str | None:
+        """The model the child said it ran for the head's turn (its init message)."""
+        head = await self.store.nodes.get(session.head_id)
+        model = head.data.get("model") if head.kind is NodeKind.SUMMARY else None
+        return model if isinstance(model, str) else None
+
+    async def fork(
+        self,
+        name: str,
+        new_name: str,
+        at: int | None,
+        overrides: dict[str, object] | None = None,
+    ) -> Session:
+        """A new session at ``at`` (default the head); ``overrides`` (model, system_prompt,
+        max_turns) change the fork's config alone: its first turn starts a child with
+        them and exactly the branch's history, while the origin keeps its own."""
         check_name(new_name)
+        if overrides:
+            origin = await self.store.sessions.get(name)
+            # Refused before the fork exists, as create and configure would refuse it.
+            check_policy(SessionConfig.model_validate(origin.config.model_dump() | overrides))
         if at is not None:
             node = await self.store.nodes.get(at)
             if node.kind not in (NodeKind.ROOT, NodeKind.SUMMARY):
@@ -128,7 +177,10 @@ class Sessions:
                     f"Node {at} is a {node.kind.value} node inside a turn; a fork starts at a turn boundary. "
                     "Fork at the turn's summary node (kind 'summary', see tree) or at the root."
                 )
-        return await self.store.sessions.fork(name, new_name, at=at)
+        forked = await self.store.sessions.fork(name, new_name, at=at)
+        if not overrides:
+            return masked(forked)
+        return masked(await self.store.sessions.update_config(new_name, overrides, check_policy))
 
     async def delete(self, name: str) -> DeleteResult:
         """Delete a session; refused (in the database) while it has a turn, here or elsewhere."""

@@ -12,12 +12,15 @@ sees exactly the branch from the root to the head, and no other session's
 child history is touched. A turn that fails or is interrupted leaves its nodes
 in the tree as a side branch and does not move the head; its child is closed,
 so the next turn resumes from the head exactly.
+
+A turn with an output schema needs a child started with it (a process option
+of Claude Code): a warm child is reused only for turns of its own schema (none,
+for a plain turn); otherwise a new one starts from the head in its place.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import anyio
 from anyio.abc import TaskGroup
@@ -26,10 +29,7 @@ from ..agents import (
     Child,
     ChildPool,
     ChildSpec,
-    Item,
-    Result,
     ResumePoint,
-    TurnItems,
     checked_claude_binary,
 )
 from ..errors import (
@@ -40,14 +40,16 @@ from ..errors import (
     SessionBusy,
     SessionTreeError,
 )
-from ..models import NewNode, Node, NodeKind, Session, StreamStatus
+from ..models import JSONObject, NewNode, Node, NodeKind, Session, StreamStatus
 from ..store import Store, TurnStart
 from ._budgets import budget_error, check_budget, child_config
 from ._checks import check_cwd
 from ._permissions import ChildPermissions
 from ._runner import this_runner
 from ._running import RunningTurn, TurnState
+from ._structured import structured_error
 from ._summaries import summary_node
+from ._turn_records import TurnEnd, TurnReading, batches
 
 log = logging.getLogger("session_tree.service")
 
@@ -73,14 +75,17 @@ class TurnRunner:
         self.runner = this_runner()
         self._local: dict[str, RunningTurn] = {}
         # Ends of turns the database could not take when they happened, by session.
-        self._unrecorded: dict[str, _End] = {}
+        self._unrecorded: dict[str, TurnEnd] = {}
 
     def running(self, name: str) -> RunningTurn | None:
         """The turn this process runs for ``name``, if any (the database says for all)."""
         return self._local.get(name)
 
-    async def start(self, name: str, prompt: str, ephemeral: bool) -> tuple[TurnStart, RunningTurn]:
-        """Store the prompt and a stream, then run the turn in the background."""
+    async def start(
+        self, name: str, prompt: str, ephemeral: bool, output_schema: JSONObject | None = None
+    ) -> tuple[TurnStart, RunningTurn]:
+        """Store the prompt and a stream, then run the turn in the background; with a
+        (checked) ``output_schema`` the answer must be an object meeting it."""
         if not prompt.strip():
             raise InvalidArgument(
                 "The prompt is empty; send the text you want the child to answer."
@@ -109,8 +114,25 @@ class TurnRunner:
         )
         turn = RunningTurn(stream_id=start.stream.id, session=name)
         self._local[name] = turn
-        self._tg.start_soon(self._run, turn, start.session, start.prompt_node, prompt, ephemeral)
+        self._tg.start_soon(
+            self._run, turn, start.session, start.prompt_node, prompt, ephemeral, output_schema
+        )
         return start, turn
+
+    async def warm(self, name: str) -> bool:
+        """Start the session's child now, at its head, so its next turn does not wait
+        for Claude Code to start; False when one was already warm there."""
+        if name in self._local:
+            raise SessionBusy(name, self._local[name].stream_id)
+        session = await self.store.sessions.get(name)
+        check_cwd(session.config.cwd, name)
+        warm = self.pool.get(name)
+        if warm is not None and self._fits(warm, session, None):
+            return False
+        child, _ = await self._child_for(session, ephemeral=False, output_schema=None, reuse=False)
+        # No turn has run in it yet: it stands at the head it was started from.
+        child.head_node_id = session.head_id
+        return True
 
     async def interrupt(self, turn: RunningTurn, why: str = "interrupted by the parent") -> None:
         """Stop ``turn`` and wait (bounded) until it has ended and is recorded."""
@@ -145,23 +167,33 @@ class TurnRunner:
         return len(turns)
 
     async def _run(
-        self, turn: RunningTurn, session: Session, prompt_node: Node, prompt: str, ephemeral: bool
+        self,
+        turn: RunningTurn,
+        session: Session,
+        prompt_node: Node,
+        prompt: str,
+        ephemeral: bool,
+        output_schema: JSONObject | None,
     ) -> None:
         try:
-            child, reused = await self._child_for(session, ephemeral)
+            child, reused = await self._child_for(session, ephemeral, output_schema)
             turn.child = child
             if turn.state is TurnState.STOPPING:
                 raise _Interrupted
             turn.move(TurnState.RUNNING)
             try:
-                await self._consume(turn, child, prompt_node, prompt, ephemeral, reused=reused)
+                await self._consume(
+                    turn, child, prompt_node, prompt, ephemeral, output_schema, reused=reused
+                )
             except _ChildGone:
                 # Killed while idle (OOM, a person): a new child from the head, once.
                 log.info("warm child of %s had exited; starting a new one", session.name)
                 await self.pool.retire(child)
-                child, _ = await self._child_for(session, ephemeral, reuse=False)
+                child, _ = await self._child_for(session, ephemeral, output_schema, reuse=False)
                 turn.child = child
-                await self._consume(turn, child, prompt_node, prompt, ephemeral, reused=False)
+                await self._consume(
+                    turn, child, prompt_node, prompt, ephemeral, output_schema, reused=False
+                )
         except _Interrupted:
             await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
         except (SessionTreeError, OSError) as exc:
@@ -176,14 +208,27 @@ class TurnRunner:
             self._release(turn)
             turn.end()
 
+    def _fits(self, warm: Child, session: Session, output_schema: JSONObject | None) -> bool:
+        """Whether a turn of ``session`` with ``output_schema`` may run in ``warm``."""
+        return (
+            warm.head_node_id == session.head_id
+            and not warm.busy
+            and self.pool.output_schema(warm) == output_schema
+        )
+
     async def _child_for(
-        self, session: Session, ephemeral: bool, *, reuse: bool = True
+        self,
+        session: Session,
+        ephemeral: bool,
+        output_schema: JSONObject | None,
+        *,
+        reuse: bool = True,
     ) -> tuple[Child, bool]:
         """A child whose conversation ends at the session's head, and whether it is
         a warm one reused."""
         if reuse and not ephemeral:
             warm = self.pool.get(session.name)
-            if warm is not None and warm.head_node_id == session.head_id and not warm.busy:
+            if warm is not None and self._fits(warm, session, output_schema):
                 return warm, True
         # A new child takes the policy as it is now, not as it was when the turn began.
         session = await self.store.sessions.get(session.name)
@@ -208,6 +253,7 @@ class TurnRunner:
             resume=resume,
             transcripts=self.store.transcripts,
             ask_permission=permissions,
+            output_schema=output_schema,
         )
         try:
             if ephemeral:
@@ -229,14 +275,12 @@ class TurnRunner:
         prompt_node: Node,
         prompt: str,
         ephemeral: bool,
+        output_schema: JSONObject | None,
         *,
         reused: bool,
     ) -> None:
         stream_id = turn.stream_id
-        parent_id = prompt_node.id
-        last_assistant_uuid: str | None = None
-        result: Result | None = None
-        received = False
+        read = TurnReading(parent_id=prompt_node.id)
         try:
             items = await child.start_turn(prompt, ephemeral=ephemeral)
         except ChildExited as exc:
@@ -245,22 +289,26 @@ class TurnRunner:
             raise
         async with items:
             try:
-                async for batch in _batches(items):
-                    received = True
-                    parent_id, last_assistant_uuid = await self._record(
-                        stream_id, parent_id, batch, last_assistant_uuid
-                    )
-                    result = next((i for i in reversed(batch) if isinstance(i, Result)), result)
+                async for batch in batches(items):
+                    await read.record(self.store, stream_id, batch)
             except ChildExited as exc:
-                if reused and not received:
+                if reused and not read.received:
                     raise _ChildGone from exc
                 raise
+        parent_id, result, model = read.parent_id, read.result, read.model
+        last_assistant_uuid = read.last_assistant_uuid
         if turn.state is TurnState.STOPPING:
             raise _Interrupted
         if result is None:
             raise ChildError("Claude Code ended the turn without a result.")
         failed = result.is_error or last_assistant_uuid is None
         error = result.error if failed else None
+        answer: JSONObject = {}
+        if output_schema is not None and not failed:
+            structured = result.data.get("structured_output")
+            error = structured_error(output_schema, structured, result.data.get("result"))
+            failed = error is not None
+            answer = {} if failed else {"structured_output": structured}
         if result.data.get("subtype") == "error_max_budget_usd":
             error = await budget_error(self.store, turn.session, result.usage.cost_usd) or error
         kept = not failed and not ephemeral
@@ -268,19 +316,26 @@ class TurnRunner:
             # Its history now holds a turn the head does not: nobody may reuse it.
             self.pool.forget(child)
         usage = result.usage
+        summary = summary_node(
+            claude_session_id=result.claude_session_id,
+            # A structured turn ends with the StructuredOutput call's result: resumed at
+            # the call itself, the next child would find it unanswered.
+            resume_at=read.last_message_uuid if output_schema is not None else last_assistant_uuid,
+            stop_reason=result.stop_reason,
+            is_error=result.is_error,
+            usage=usage,
+            ephemeral=ephemeral,
+        )
+        if model is not None:  # what get shows beside the configured model
+            summary = summary.model_copy(update={"data": summary.data | {"model": model}})
         end = await self.store.turns.finish(
             stream_id,
             parent_id=parent_id,
-            summary=summary_node(
-                claude_session_id=result.claude_session_id,
-                resume_at=last_assistant_uuid,
-                stop_reason=result.stop_reason,
-                is_error=result.is_error,
-                usage=usage,
-                ephemeral=ephemeral,
-            ),
+            summary=summary,
             usage=usage,
             end={"usage": usage.model_dump(), "head_moved": kept}
+            | ({"model": model} if model else {})
+            | answer
             | ({"error": error} if error else {}),
             claude_session_id=result.claude_session_id if kept else None,
             error=error,
@@ -296,17 +351,6 @@ class TurnRunner:
                 )
                 await self.pool.retire(child)
 
-    async def _record(
-        self, stream_id: int, parent_id: int, batch: list[Item], last_assistant_uuid: str | None
-    ) -> tuple[int, str | None]:
-        """Store a batch; the node the next goes under, and the last assistant message."""
-        records = [(item.kind, item.data, item.node) for item in batch]
-        for node in await self.store.turns.record(stream_id, parent_id, records):
-            parent_id = node.id
-            if node.kind is not NodeKind.TOOL_RESULT and node.message_uuid:
-                last_assistant_uuid = node.message_uuid
-        return parent_id, last_assistant_uuid
-
     def _release(self, turn: RunningTurn) -> None:
         """The session may take its next turn. Called before a stream's final status is
         written, so a parent that sees the status can chat again at once."""
@@ -321,7 +365,7 @@ class TurnRunner:
         child = turn.child
         if child is not None:
             self.pool.forget(child)
-        end = _End.of(turn.stream_id, status, message)
+        end = TurnEnd.of(turn.stream_id, status, message)
         with anyio.CancelScope(shield=True):
             try:
                 await end.record(self.store)
@@ -336,60 +380,3 @@ class TurnRunner:
                     await child.stop()
                 else:
                     self._tg.start_soon(child.stop)
-
-
-class _End:
-    """The end of a turn that did not complete, as it is recorded."""
-
-    def __init__(
-        self,
-        stream_id: int,
-        status: StreamStatus,
-        message: str,
-        event: tuple[str, dict[str, object]],
-        expire_reason: str,
-    ) -> None:
-        self.stream_id = stream_id
-        self.status = status
-        self.message = message
-        self.event = event
-        self.expire_reason = expire_reason
-
-    @classmethod
-    def of(cls, stream_id: int, status: StreamStatus, message: str) -> _End:
-        if status is StreamStatus.FAILED:
-            return cls(
-                stream_id, status, message, ("error", {"message": message}), "the turn failed"
-            )
-        return cls(
-            stream_id,
-            status,
-            message,
-            ("interrupted", {"reason": message}),
-            f"the turn was {message}",
-        )
-
-    async def record(self, store: Store) -> None:
-        await store.approvals.expire_pending(stream_id=self.stream_id, reason=self.expire_reason)
-        await store.turns.end_early(self.stream_id, self.status, self.message, self.event)
-
-
-async def _batches(items: TurnItems) -> AsyncIterator[list[Item]]:
-    """The child's items in batches: each batch is one item and whatever else had
-    already arrived behind it, so a burst is written in one transaction and
-    nothing waits for a batch to fill. An exception from the child is raised."""
-    async for first in items:
-        arrived = [first]
-        while True:
-            try:
-                arrived.append(items.receive_nowait())
-            except (anyio.WouldBlock, anyio.EndOfStream):
-                break
-        batch: list[Item] = []
-        for item in arrived:
-            if isinstance(item, BaseException):
-                if batch:
-                    yield batch
-                raise item
-            batch.append(item)
-        yield batch
