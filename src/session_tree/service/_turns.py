@@ -28,8 +28,6 @@ from anyio.abc import TaskGroup
 from ..agents import (
     Child,
     ChildPool,
-    ChildSpec,
-    ResumePoint,
     checked_claude_binary,
 )
 from ..errors import (
@@ -42,9 +40,9 @@ from ..errors import (
 )
 from ..models import JSONObject, NewNode, Node, NodeKind, Session, StreamStatus
 from ..store import Store, TurnStart
-from ._budgets import budget_error, check_budget, child_config
+from ._budgets import budget_error, check_budget
 from ._checks import check_cwd
-from ._permissions import ChildPermissions
+from ._children import ChildSource
 from ._runner import this_runner
 from ._running import RunningTurn, TurnState
 from ._structured import structured_error
@@ -74,6 +72,7 @@ class TurnRunner:
         self._tg = task_group
         self.runner = this_runner()
         self._local: dict[str, RunningTurn] = {}
+        self._children = ChildSource(store, pool, self._local)
         # Ends of turns the database could not take when they happened, by session.
         self._unrecorded: dict[str, TurnEnd] = {}
 
@@ -127,9 +126,11 @@ class TurnRunner:
         session = await self.store.sessions.get(name)
         check_cwd(session.config.cwd, name)
         warm = self.pool.get(name)
-        if warm is not None and self._fits(warm, session, None):
+        if warm is not None and self._children.fits(warm, session, None):
             return False
-        child, _ = await self._child_for(session, ephemeral=False, output_schema=None, reuse=False)
+        child, _ = await self._children.child_for(
+            session, ephemeral=False, output_schema=None, reuse=False
+        )
         # No turn has run in it yet: it stands at the head it was started from.
         child.head_node_id = session.head_id
         return True
@@ -176,7 +177,7 @@ class TurnRunner:
         output_schema: JSONObject | None,
     ) -> None:
         try:
-            child, reused = await self._child_for(session, ephemeral, output_schema)
+            child, reused = await self._children.child_for(session, ephemeral, output_schema)
             turn.child = child
             if turn.state is TurnState.STOPPING:
                 raise _Interrupted
@@ -189,7 +190,9 @@ class TurnRunner:
                 # Killed while idle (OOM, a person): a new child from the head, once.
                 log.info("warm child of %s had exited; starting a new one", session.name)
                 await self.pool.retire(child)
-                child, _ = await self._child_for(session, ephemeral, output_schema, reuse=False)
+                child, _ = await self._children.child_for(
+                    session, ephemeral, output_schema, reuse=False
+                )
                 turn.child = child
                 await self._consume(
                     turn, child, prompt_node, prompt, ephemeral, output_schema, reused=False
@@ -207,66 +210,6 @@ class TurnRunner:
                     await self.pool.retire(turn.child)
             self._release(turn)
             turn.end()
-
-    def _fits(self, warm: Child, session: Session, output_schema: JSONObject | None) -> bool:
-        """Whether a turn of ``session`` with ``output_schema`` may run in ``warm``."""
-        return (
-            warm.head_node_id == session.head_id
-            and not warm.busy
-            and self.pool.output_schema(warm) == output_schema
-        )
-
-    async def _child_for(
-        self,
-        session: Session,
-        ephemeral: bool,
-        output_schema: JSONObject | None,
-        *,
-        reuse: bool = True,
-    ) -> tuple[Child, bool]:
-        """A child whose conversation ends at the session's head, and whether it is
-        a warm one reused."""
-        if reuse and not ephemeral:
-            warm = self.pool.get(session.name)
-            if warm is not None and self._fits(warm, session, output_schema):
-                return warm, True
-        # A new child takes the policy as it is now, not as it was when the turn began.
-        session = await self.store.sessions.get(session.name)
-        head = await self.store.nodes.get(session.head_id)
-        resume: ResumePoint | None = None
-        if head.kind is NodeKind.SUMMARY:
-            resume = ResumePoint(
-                session_id=str(head.data["claude_session_id"]), at=head.data.get("resume_at")
-            )
-        elif head.kind is not NodeKind.ROOT:
-            raise InvalidArgument(
-                f"Session {session.name!r} has its head inside a turn (node {head.id}); "
-                "fork it at a summary node."
-            )
-        permissions = (
-            ChildPermissions(self.store, session.name, self._local)
-            if session.config.loopback
-            else None
-        )
-        spec = ChildSpec(
-            config=await child_config(self.store, session),
-            resume=resume,
-            transcripts=self.store.transcripts,
-            ask_permission=permissions,
-            output_schema=output_schema,
-        )
-        try:
-            if ephemeral:
-                child = await self.pool.start_temporary(spec)
-            else:
-                child = await self.pool.start(session.name, spec)
-        except ChildError:
-            raise
-        except Exception as exc:
-            raise ChildError(f"Could not start Claude Code for {session.name!r}: {exc}") from exc
-        if permissions is not None:
-            permissions.child = child
-        return child, False
 
     async def _consume(
         self,
