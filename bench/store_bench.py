@@ -28,15 +28,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from pydantic import TypeAdapter
 
 from session_tree.models import NewNode, Node, NodeKind, TreeNode
-from session_tree.service import RenderedMessage, render
+from session_tree.service import render
 from session_tree.store import Store, Synchronous
 from session_tree.store._nodes import preview
+
+# The render before issue 20, frozen in the test that proves the new one equal to it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_render_speed_equivalence import old_render as baseline_render
 
 EVENTS = 200_000
 BATCH = 500
@@ -61,55 +65,6 @@ SELECT json_group_array(json_object(
 )) FROM path
 """
 _NODE_LIST = TypeAdapter(list[Node])
-_BASELINE_ROLE: dict[NodeKind, Literal["user", "assistant"]] = {
-    NodeKind.USER: "user",
-    NodeKind.TOOL_RESULT: "user",
-    NodeKind.TEXT: "assistant",
-    NodeKind.THINKING: "assistant",
-    NodeKind.TOOL_USE: "assistant",
-}
-
-
-def baseline_render(path: list[Node]) -> list[RenderedMessage]:
-    """``render`` as it was before issue 20: a validated message per node's block."""
-    messages: list[RenderedMessage] = []
-    for node in path:
-        role = _BASELINE_ROLE.get(node.kind)
-        if role is None:
-            continue
-        block = baseline_block(node)
-        if messages and messages[-1].role == role:
-            messages[-1].content.append(block)
-            messages[-1].node_ids.append(node.id)
-        else:
-            messages.append(RenderedMessage(role=role, content=[block], node_ids=[node.id]))
-    return messages
-
-
-def baseline_block(node: Node) -> dict[str, Any]:
-    data = node.data
-    if node.kind in (NodeKind.USER, NodeKind.TEXT):
-        return {"type": "text", "text": data.get("text", "")}
-    if node.kind is NodeKind.THINKING:
-        return {
-            "type": "thinking",
-            "thinking": data.get("thinking", ""),
-            "signature": data.get("signature", ""),
-        }
-    if node.kind is NodeKind.TOOL_USE:
-        return {
-            "type": "tool_use",
-            "id": data["id"],
-            "name": data["name"],
-            "input": data.get("input", {}),
-        }
-    content = data.get("content")
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": data["tool_use_id"]}
-    if content is not None:
-        block["content"] = content
-    if data.get("is_error"):
-        block["is_error"] = True
-    return block
 
 
 def mixed_branch(depth: int) -> list[Node]:
