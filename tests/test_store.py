@@ -380,3 +380,16 @@ async def test_deep_tree_garbage_collects_in_one_statement(store: Store) -> None
     await store.sessions.set_head("main", deep[-1].id)
 
     assert await store.sessions.delete("main") == 3001
+
+
+async def test_a_trees_sessions_are_read_without_the_others(store: Store) -> None:
+    main = await store.sessions.create("main")
+    await store.sessions.fork("main", "fork")
+    await store.sessions.create("elsewhere")
+
+    in_tree = await store.sessions.in_tree(main.tree_id)
+    overview = await store.sessions.overview(tree_id=main.tree_id)
+
+    assert [s.name for s in in_tree] == ["fork", "main"]
+    assert [a.session.name for a in overview] == ["main", "fork"]
+    assert len(await store.sessions.overview()) == 3

@@ -96,16 +96,17 @@ class Sessions:
         return masked(updated)
 
     async def get(self, name: str) -> SessionInfo:
-        for row in await self._rows():
-            if row.session.name == name:
-                return row.model_copy(
-                    update={
-                        "child_model": await self._child_model(row.session),
-                        "mcp_servers": await server_states(self.store, row.session),
-                    }
-                )
-        await self.store.sessions.get(name)  # SessionNotFound, naming the sessions there are
-        raise AssertionError("unreachable: the session was just found")
+        session = await self.store.sessions.get(name)
+        rows = [r for r in await self._rows(session.tree_id) if r.session.name == name]
+        if not rows:  # deleted in between: say so as a first look would have
+            await self.store.sessions.get(name)
+        row = rows[0]
+        return row.model_copy(
+            update={
+                "child_model": await self._child_model(row.session),
+                "mcp_servers": await server_states(self.store, row.session),
+            }
+        )
 
     async def list(
         self,
@@ -142,9 +143,10 @@ class Sessions:
             limit=limit,
         )
 
-    async def _rows(self) -> builtins.list[SessionInfo]:
-        """Every session's row (status, activity, subtree usage), by id."""
-        activities = await self.store.sessions.overview()
+    async def _rows(self, tree_id: int | None = None) -> builtins.list[SessionInfo]:
+        """Every session's row (status, activity, subtree usage), or one tree's (a
+        subtree never leaves its tree: forks share it), by id."""
+        activities = await self.store.sessions.overview(tree_id=tree_id)
         running = {s.session_id: s.id for s in await self.store.streams.active()}
         rows = infos(activities, running, lambda name: self.turns.pool.get(name) is not None)
         return [row.model_copy(update={"session": masked(row.session)}) for row in rows]
@@ -201,8 +203,7 @@ class Sessions:
                 usage=row.session.usage,
                 subtree_usage=row.subtree_usage,
             )
-            for row in await self._rows()
-            if row.session.tree_id == session.tree_id
+            for row in await self._rows(session.tree_id)
         }
         return TreeResult(session=name, tree=tree, usage=usage)
 
