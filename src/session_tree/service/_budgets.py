@@ -39,7 +39,7 @@ class Budget:
 
 async def budgets_over(store: Store, session: Session) -> list[Budget]:
     """Every budget ``session``'s turns fall inside: its own and its origins', nearest first."""
-    tree = await store.sessions.in_tree(session.tree_id)
+    tree = [a.session for a in await store.sessions.overview(tree_id=session.tree_id)]
     by_name = {s.name: s for s in tree}
     totals = subtree_usage(tree)
     found: list[Budget] = []

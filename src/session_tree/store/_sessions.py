@@ -135,20 +135,13 @@ class Sessions:
         rows = await self._db.all(f"{SESSION_SELECT} ORDER BY name")
         return [session_of(row) for row in rows]
 
-    async def in_tree(self, tree_id: int) -> list[Session]:
-        """The sessions of one tree, by name: a session and all its forks share a tree."""
-        rows = await self._db.all(
-            f"{SESSION_SELECT} WHERE sessions.tree_id = ? ORDER BY name", (tree_id,)
-        )
-        return [session_of(row) for row in rows]
-
     async def overview(self, *, tree_id: int | None = None) -> list[SessionActivity]:
-        """Every session (or one tree's), by id, with its last turn's status, last activity
-        and head usage."""
-        where, params = (
-            ("WHERE sessions.tree_id = ? ", (tree_id,)) if tree_id is not None else ("", ())
+        """Every session (or one tree's: a session and all its forks share a tree), by id,
+        with its last turn's status, last activity and head usage."""
+        rows = await self._db.all(
+            f"{OVERVIEW_SELECT} WHERE ?1 IS NULL OR sessions.tree_id = ?1 ORDER BY sessions.id",
+            (tree_id,),
         )
-        rows = await self._db.all(f"{OVERVIEW_SELECT} {where}ORDER BY sessions.id", params)
         return [activity_of(row) for row in rows]
 
     async def set_title(self, name: str, title: str) -> Session:
