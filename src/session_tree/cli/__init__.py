@@ -1,6 +1,6 @@
 """The ``session-tree`` command. ``serve`` (the default) runs the MCP server over stdio;
-the other commands read the database from the terminal, check the set-up, or run
-an offline demo."""
+``ui`` serves a live view in the browser; the other commands read the database from
+the terminal, check the set-up, or run an offline demo."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..agents import clean_environment
 from ..errors import SessionTreeError, SettingsError
 from ..server import build_server, run_stdio
 from ..service import Settings, open_library
+from ..ui import bind, serve_ui
 from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree
@@ -75,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser(
         "demo", parents=[common], help="an offline demo with a scripted model (no API key)"
     )
+    ui = commands.add_parser(
+        "ui",
+        parents=[common],
+        help="a live view in the browser, on 127.0.0.1: sessions, trees, turns, approvals",
+    )
+    ui.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
     args = parser.parse_args(argv)
 
     # stdout is the MCP channel: every log line goes to stderr.
@@ -101,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.stderr.write(f"session-tree serve: {reason}\n")
             sys.exit(1)
         return
+    if args.command == "ui":
+        sys.exit(_ui(settings, args.port))
     if args.command == "demo":
         clean_environment()
         sys.exit(anyio.run(demo, _say))
@@ -111,6 +120,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     _say(output)
     sys.exit(status)
+
+
+def _ui(settings: Settings, port: int) -> int:
+    """Serve the browser view until SIGINT or SIGTERM; its address (with the token) is
+    the one line of output."""
+    try:
+        sock = bind(port)
+    except OSError as exc:
+        sys.stderr.write(
+            f"session-tree ui: cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+            "choose another --port, or leave it out for any free one.\n"
+        )
+        return 1
+    try:
+        anyio.run(serve_ui, settings, sock, lambda url: _say(f"session-tree ui: {url}"))
+    except BaseException as exc:
+        reason = _startup_error(exc)
+        if reason is None:
+            raise
+        sys.stderr.write(f"session-tree ui: {reason}\n")
+        return 1
+    finally:
+        sock.close()
+    return 0
 
 
 def _startup_error(exc: BaseException) -> SessionTreeError | None:

@@ -2,7 +2,8 @@
 
 Front ends reach it through two doors: :class:`SessionService` (a server: the
 store, the children and the running turns) and :func:`open_library` (reads and
-transcripts, with no children: the command line, the web view).
+transcripts, with no children: the command line), and :func:`open_supervisor`
+(reads, turns' streams and approval decisions, with no children: the browser view).
 """
 
 from ._branches import branch
@@ -41,6 +42,7 @@ from ._search import SessionFilter
 from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
+from ._supervisor import Supervisor, open_supervisor, turn_status
 from ._transcripts import Imported, export_branch, import_transcript
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "SessionService",
     "SessionState",
     "Settings",
+    "Supervisor",
     "StreamList",
     "ToolCallSummary",
     "TreeResult",
@@ -91,7 +94,9 @@ __all__ = [
     "node_block",
     "open_library",
     "open_permits",
+    "open_supervisor",
     "project_dir_name",
     "render",
     "summary_node",
+    "turn_status",
 ]
