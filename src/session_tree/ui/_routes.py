@@ -32,7 +32,7 @@ from ..service import (
 from ._auth import Access
 from ._graph import layout
 from ._pages import Pages
-from ._sse import changes, stream_events
+from ._sse import changes, stream_events, version_of
 
 _STATES: tuple[str, ...] = get_args(SessionState)
 
@@ -76,6 +76,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
             pages.render(
                 "sessions.html",
                 rows=rows,
+                version=version_of(rows),
                 filter=request.query_params,
                 states=_STATES,
                 pending=pending,
@@ -94,7 +95,12 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
             return await supervisor.list(kept, order=order)
 
         return EventSourceResponse(
-            changes(supervisor, read, lambda rows: pages.render("session_rows.html", rows=rows)),
+            changes(
+                supervisor,
+                read,
+                lambda rows: pages.render("session_rows.html", rows=rows),
+                version_of,
+            ),
             ping=15,
         )
 
@@ -168,7 +174,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
                 }
             )
 
-        return EventSourceResponse(changes(supervisor, read, cards), ping=15)
+        return EventSourceResponse(changes(supervisor, read, cards, version_of), ping=15)
 
     async def decide(request: Request) -> Response:
         try:

@@ -7,10 +7,12 @@ a quiet connection gets a ping now and then to keep proxies from closing it.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from pydantic import BaseModel
 from sse_starlette import ServerSentEvent
 
 from ..service import Supervisor
@@ -52,13 +54,24 @@ async def stream_events(
 
 
 async def changes(
-    supervisor: Supervisor, read: Callable[[], Awaitable[T]], render: Callable[[T], str]
+    supervisor: Supervisor,
+    read: Callable[[], Awaitable[T]],
+    render: Callable[[T], str],
+    version: Callable[[T], str],
 ) -> AsyncIterator[ServerSentEvent]:
-    """``render(read())`` now, and again each time what ``read`` returns changes."""
+    """``render(read())`` now, and again each time what ``read`` returns changes; each
+    event's id is ``version`` of it, so a page rendered from the same data (it says
+    which version it shows) can leave itself be."""
     seen: T | None = None
     while True:
         value = await supervisor.changed(read, seen, timeout=WAIT_S)
         if value is None:
             continue
         seen = value
-        yield ServerSentEvent(event="update", data=render(value))
+        yield ServerSentEvent(event="update", id=version(value), data=render(value))
+
+
+def version_of(rows: Sequence[BaseModel]) -> str:
+    """A short digest of what rows hold."""
+    text = json.dumps([row.model_dump(mode="json") for row in rows], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

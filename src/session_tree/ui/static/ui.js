@@ -95,15 +95,17 @@ function decide(card, allow) {
     body.rule = card.querySelector(".rule").value || null;
   }
   card.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  card.classList.add("deciding");
   post(`/api/approvals/${card.dataset.approval}`, body).then((result) => {
     outcome.hidden = false;
     if (result.ok) {
       outcome.className = "outcome done";
       outcome.textContent = `${result.body.status}`;
-      card.classList.add("decided");
+      card.classList.replace("deciding", "decided");
     } else {
       outcome.className = "outcome error";
       outcome.textContent = result.body;
+      card.classList.remove("deciding");
       card.querySelectorAll("button").forEach((b) => { b.disabled = false; });
     }
   });
@@ -114,8 +116,16 @@ function inbox(root) {
   source.addEventListener("update", (message) => {
     const {ids, cards} = JSON.parse(message.data);
     const keep = new Set(ids.map(String));
-    root.querySelectorAll(".card").forEach((card) => {
-      if (!keep.has(card.dataset.approval)) card.remove();
+    // A card no longer pending stays, greyed, saying so: what was decided here shows
+    // its outcome, one decided elsewhere (or expired) says that.
+    root.querySelectorAll(".card:not(.decided):not(.deciding)").forEach((card) => {
+      if (keep.has(card.dataset.approval)) return;
+      card.classList.add("decided");
+      card.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      const outcome = card.querySelector(".outcome");
+      outcome.hidden = false;
+      outcome.className = "outcome";
+      outcome.textContent = "no longer waiting: decided elsewhere, or its turn ended";
     });
     for (const id of ids) {
       if (root.querySelector(`.card[data-approval="${id}"]`)) continue;
@@ -137,7 +147,12 @@ function inbox(root) {
 
 function sessions(tbody) {
   const source = new EventSource(`/sessions/events${location.search}`);
-  source.addEventListener("update", (message) => { tbody.innerHTML = message.data; });
+  source.addEventListener("update", (message) => {
+    // The page was rendered from this very version: leave it be.
+    if (message.lastEventId === tbody.dataset.version) return;
+    tbody.dataset.version = message.lastEventId;
+    tbody.innerHTML = message.data;
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
