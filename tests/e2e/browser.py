@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -84,16 +84,15 @@ def _first_line(process: subprocess.Popen[str], *, timeout: float) -> str:
     reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
     reader.start()
     reader.join(timeout)
-    assert lines and lines[0], f"session-tree ui printed no address within {timeout} s"
+    assert lines, f"session-tree ui printed no address within {timeout} s"
+    assert lines[0], "session-tree ui ended without printing its address"
     return lines[0]
 
 
 @contextmanager
 def chromium(profile: Path) -> Iterator[WebDriver]:
     """Headless Chromium with a fresh profile; fails (never skips) without one."""
-    missing = [
-        path for path in (CHROMIUM, CHROMEDRIVER) if shutil.which(path) is None
-    ]
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if shutil.which(path) is None]
     if missing:
         pytest.fail(f"no {', '.join(missing)}. {HOW_TO_INSTALL}")
     options = webdriver.ChromeOptions()
@@ -125,10 +124,12 @@ def chromium(profile: Path) -> Iterator[WebDriver]:
 def wait(
     driver: WebDriver, check: Callable[[WebDriver], T | None], what: str, timeout: float = 30
 ) -> T:
-    """``check(driver)`` once it is truthy, re-checked by Selenium for at most ``timeout`` s."""
-    found: T = WebDriverWait(driver, timeout, poll_frequency=0.1).until(
-        lambda d: check(d) or None, message=f"{what} did not happen within {timeout} s"
-    )
+    """``check(driver)`` once it is truthy, re-checked by Selenium for at most ``timeout`` s
+    (an element replaced while it was looked at is looked for again)."""
+    found = WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+    ).until(lambda d: check(d) or None, message=f"{what} did not happen within {timeout} s")
+    assert found is not None
     return found
 
 

@@ -7,8 +7,9 @@ The only stand-in is the model. Browser calls block, so they run in a worker thr
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,14 +47,14 @@ async def look(action: Callable[[], T]) -> T:
 
 
 @pytest.fixture
-async def asked(harness: Harness, model: ScriptedModel, tmp_path: Path) -> AsyncIterator[Path]:
+async def asked(harness: Harness, model: ScriptedModel, tmp_path: Path) -> Path:
     """A loopback session "main" whose child waits for a decision on a Write of ``asked``."""
     target = tmp_path / "asked.txt"
     model.push(tool_use("Write", {"file_path": str(target), "content": "from the child"}))
     model.push(text("done with the file"))
     await harness.call("create", name="main", cwd=str(tmp_path), loopback=True)
     await harness.call("chat_async", name="main", prompt="write the file")
-    yield target
+    return target
 
 
 def card_for(driver: WebDriver, tool: str) -> bool:
@@ -134,7 +135,7 @@ async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
 
     (stream,) = (await harness.call("streams", name="main"))["streams"]
     events = await harness.poll_to_end(stream["id"])
-    assert asked.read_text() == "from the child"
+    assert await anyio.Path(asked).read_text() == "from the child"
     assert events[-1]["kind"] == "turn_end"
 
     def final_text() -> str:
@@ -146,7 +147,9 @@ async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
     # The inbox empties itself: nothing waits any more.
     def inbox_empty() -> bool:
         browser.get(ui.base + "/inbox")
-        return bool(wait(browser, lambda d: not css(d, "#inbox .card"), "an empty inbox") is not None)
+        return bool(
+            wait(browser, lambda d: not css(d, "#inbox .card"), "an empty inbox") is not None
+        )
 
     assert await look(inbox_empty)
 
@@ -165,10 +168,34 @@ async def test_deny_with_a_message_in_the_inbox_reaches_the_child(
     await look(deny)
     (stream,) = (await harness.call("streams", name="main"))["streams"]
     await harness.poll_to_end(stream["id"])
-    assert not asked.exists()
+    assert not await anyio.Path(asked).exists()
     _, blocks = transcript(model.conversation_requests()[-1])[-1]
     (result,) = [b for b in blocks if b.startswith("[tool_result")]
     assert "Not here: use /tmp/scratch." in result
+
+
+async def test_an_edited_input_is_what_runs_and_remember_keeps_a_rule(
+    harness: Harness, ui: UI, browser: WebDriver, asked: Path
+) -> None:
+    def edit_and_allow() -> None:
+        browser.get(ui.base + "/inbox")
+        wait(browser, lambda d: card_for(d, "Write"), "the Write approval in the inbox")
+        (card,) = css(browser, "#inbox .card")
+        box = card.find_element("css selector", "textarea")
+        edited = json.dumps({"file_path": str(asked), "content": "from the person"})
+        # Set as a person's typing would leave it (send_keys would add editor indentation).
+        browser.execute_script("arguments[0].value = arguments[1]", box, edited)
+        card.find_element("css selector", "input.remember").click()
+        card.find_element("css selector", "input.rule").send_keys("Write(*.txt)")
+        card.find_element("css selector", "button.allow").click()
+        wait(browser, lambda d: "allowed" in card.text, "the allow being recorded")
+
+    await look(edit_and_allow)
+    (stream,) = (await harness.call("streams", name="main"))["streams"]
+    await harness.poll_to_end(stream["id"])
+    assert await anyio.Path(asked).read_text() == "from the person"
+    config = (await harness.call("get", name="main"))["session"]["config"]
+    assert "Write(*.txt)" in config["allowed_tools"]
 
 
 async def test_a_decision_is_made_once_however_many_pages_show_it(
@@ -221,7 +248,9 @@ async def test_a_request_without_the_token_is_refused(
     ) as holder:
         assert (await holder.get("/api/sessions")).status_code == 200
         # A change without the page's CSRF token, or from another site, is refused.
-        assert (await holder.post("/api/approvals/1", json={"decision": "allow"})).status_code == 403
+        assert (
+            await holder.post("/api/approvals/1", json={"decision": "allow"})
+        ).status_code == 403
         page = (await holder.get("/")).text
         csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
         cross = await holder.post(
@@ -257,21 +286,22 @@ async def test_the_page_updates_live_while_a_turn_streams(
     started = await harness.call("chat_async", name="main", prompt="talk slowly")
 
     def row_status() -> str:
-        return wait(
-            browser,
-            lambda d: "running" in d.find_element("css selector", 'tr[data-session="main"]').text,
-            "the list showing main running, without a reload",
-        ) and "running"
+        def running(d: WebDriver) -> str | None:
+            row = d.find_element("css selector", 'tr[data-session="main"]').text
+            return row if "running" in row else None
 
-    assert await look(row_status) == "running"
+        return wait(browser, running, "the list showing main running, without a reload")
+
+    assert "running" in await look(row_status)
 
     def first_part() -> str:
         browser.get(ui.base + "/s/main")
-        return wait(
-            browser,
-            lambda d: "first part." in css(d, ".live-text")[0].text and css(d, ".live-text")[0].text,
-            "the first delta on the page",
-        )
+
+        def streamed(d: WebDriver) -> str | None:
+            shown = css(d, ".live-text")[0].text
+            return shown if "first part." in shown else None
+
+        return wait(browser, streamed, "the first delta on the page")
 
     try:
         shown = await look(first_part)

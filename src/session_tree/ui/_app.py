@@ -66,7 +66,9 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-async def serve_ui(settings: Settings, sock: socket.socket, announce: Callable[[str], None]) -> None:
+async def serve_ui(
+    settings: Settings, sock: socket.socket, announce: Callable[[str], None]
+) -> None:
     """Serve the view on ``sock`` until SIGINT or SIGTERM; ``announce`` hears the address."""
     access = Access(port=sock.getsockname()[1])
     async with open_supervisor(settings) as supervisor:

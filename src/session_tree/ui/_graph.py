@@ -109,31 +109,29 @@ def layout(
         run, run_turns = [node], [turn]
         if not kept(node, turn):
             # A straight run from here (a node not kept has exactly one child).
-            while len(run) < PAGE:
+            while True:
                 (child,) = children[run[-1].id]
                 child_turn = turns.get(child.id, run_turns[-1])
                 if kept(child, child_turn):
                     break
                 run.append(child)
                 run_turns.append(child_turn)
-            if len(run) >= MIN_RUN and run[0].id not in expanded:
+            if run[0].id not in expanded and len(run) >= MIN_RUN:
                 rows.append(
                     Row(lane=lane, run=(run[0].id, run[-1].id, len(run)), parent_row=parent_row)
                 )
                 (after,) = children[run[-1].id]
                 stack.append((after, lane, len(rows) - 1, run_turns[-1]))
                 continue
-        for member, member_turn in zip(run, run_turns, strict=True):
-            rows.append(
-                Row(
-                    lane=lane,
-                    node=member,
-                    parent_row=parent_row,
-                    heads=heads.get(member.id, []),
-                    turn=member_turn,
-                )
-            )
-            parent_row = len(rows) - 1
+            if len(run) > PAGE:
+                # Opened a page at a time: the rest is a run of its own, folded.
+                rest, rest_turn = run[PAGE], run_turns[PAGE - 1]
+                run, run_turns = run[:PAGE], run_turns[:PAGE]
+                _append(rows, run, run_turns, lane, parent_row, heads)
+                stack.append((rest, lane, len(rows) - 1, rest_turn))
+                continue
+        _append(rows, run, run_turns, lane, parent_row, heads)
+        parent_row = len(rows) - 1
         kids = children.get(run[-1].id, [])
         rows[-1].fork = len(kids) > 1
         # Pushed last first: the first child (the line going on) is drawn next, in this
@@ -141,3 +139,25 @@ def layout(
         for index in range(len(kids) - 1, -1, -1):
             stack.append((kids[index], lane if index == 0 else None, parent_row, run_turns[-1]))
     return Graph(rows=rows, lanes=max((r.lane for r in rows), default=0) + 1, nodes=len(tree.nodes))
+
+
+def _append(
+    rows: list[Row],
+    run: list[TreeNode],
+    run_turns: list[StreamStatus | None],
+    lane: int,
+    parent_row: int | None,
+    heads: dict[int, list[str]],
+) -> None:
+    """The nodes of ``run`` as rows of their own, each under the one before."""
+    for member, member_turn in zip(run, run_turns, strict=True):
+        rows.append(
+            Row(
+                lane=lane,
+                node=member,
+                parent_row=parent_row,
+                heads=heads.get(member.id, []),
+                turn=member_turn,
+            )
+        )
+        parent_row = len(rows) - 1

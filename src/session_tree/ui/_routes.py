@@ -86,7 +86,9 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
 
     async def sessions_json(request: Request) -> Response:
         kept, order = filters(request)
-        return _json([row.model_dump(mode="json") for row in await supervisor.list(kept, order=order)])
+        return _json(
+            [row.model_dump(mode="json") for row in await supervisor.list(kept, order=order)]
+        )
 
     async def sessions_events(request: Request) -> Response:
         kept, order = filters(request)
@@ -142,9 +144,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
     async def stream_page(request: Request) -> Response:
         stream = await supervisor.stream(int(request.path_params["stream_id"]))
         return HTMLResponse(
-            pages.render(
-                "stream.html", stream=stream, pending=len(await supervisor.pending())
-            )
+            pages.render("stream.html", stream=stream, pending=len(await supervisor.pending()))
         )
 
     async def stream_sse(request: Request) -> Response:
