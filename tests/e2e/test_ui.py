@@ -315,3 +315,31 @@ async def test_the_page_updates_live_while_a_turn_streams(
         return wait(browser, lambda d: css(d, ".final-text"), "the final text")[0].text
 
     assert await look(ended) == "first part. second part."
+
+    def tree_redrawn() -> str:
+        def drawn(d: WebDriver) -> str | None:
+            rows = " | ".join(r.text for r in css(d, "ol.rows li.row"))
+            return rows if "first part. second part." in rows else None
+
+        return wait(browser, drawn, "the tree drawn again with the turn's nodes")
+
+    assert "◀ main" in await look(tree_redrawn)
+
+    # A turn started after the page was opened shows up on it too.
+    held = threading.Event()
+    model.push(text("and again", gate=held, gate_after_deltas=0))
+    second = await harness.call("chat_async", name="main", prompt="once more")
+    live = f'section.live[data-stream="{second["id"]}"]'
+
+    def second_panel() -> bool:
+        return bool(wait(browser, lambda d: css(d, live), "the second turn's panel"))
+
+    try:
+        assert await look(second_panel)
+    finally:
+        held.set()
+
+    def second_turn() -> str:
+        return wait(browser, lambda d: css(d, f"{live} .final-text"), "its final text")[0].text
+
+    assert await look(second_turn) == "and again"

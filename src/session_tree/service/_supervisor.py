@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import anyio
+
 from ..models import Approval, Event, JSONObject, Node, Stream, StreamStatus
 from ..store import Store
 from ._branches import branch
@@ -75,6 +77,16 @@ class Supervisor:
             found += await self._store.streams.recent(name, limit=_TURNS_READ)
         return sorted(found, key=lambda s: s.id, reverse=True)
 
+    async def session_state(self, name: str) -> JSONObject:
+        """What a session page follows: its running turn, its head and its status."""
+        session = await self._store.sessions.get(name)
+        active = await self._store.streams.active(session_id=session.id)
+        return {
+            "stream": active[-1].id if active else None,
+            "head": session.head_id,
+            "status": session.status.value,
+        }
+
     async def node(self, node_id: int) -> Node:
         return await self._store.nodes.get(node_id)
 
@@ -112,16 +124,32 @@ class Supervisor:
         return [PendingApproval.of(a, now) for a in await self._store.approvals.pending()]
 
     async def changed(
-        self, read: Callable[[], Awaitable[T]], seen: T | None, *, timeout: float
+        self,
+        read: Callable[[], Awaitable[T]],
+        seen: T | None,
+        *,
+        timeout: float,
+        every: float | None = None,
     ) -> T | None:
-        """``read()`` as soon as it differs from ``seen`` (woken by commits of any
-        process on the database), or None after ``timeout``."""
+        """``read()`` as soon as it differs from ``seen``, or None after ``timeout``.
+
+        Without ``every``, looked at again on each commit of this process and every
+        ``CROSS_PROCESS_POLL_S`` (what a waiting turn sees); with it, every ``every``
+        seconds, for a read too costly to repeat twenty times a second (the list)."""
 
         async def probe() -> T | None:
             value = await read()
             return value if value != seen else None
 
-        return await self._store.db.wait_for(probe, timeout)
+        if every is None:
+            return await self._store.db.wait_for(probe, timeout)
+        deadline = anyio.current_time() + timeout
+        while (found := await probe()) is None:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return None
+            await anyio.sleep(min(every, remaining))
+        return found
 
     async def respond(
         self,

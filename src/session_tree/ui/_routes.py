@@ -32,7 +32,7 @@ from ..service import (
 from ._auth import Access
 from ._graph import layout
 from ._pages import Pages
-from ._sse import changes, stream_events, version_of
+from ._sse import LIST_EVERY_S, changes, stream_events, version_of
 
 _STATES: tuple[str, ...] = get_args(SessionState)
 
@@ -102,6 +102,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
                 read,
                 lambda rows: pages.render("session_rows.html", rows=rows),
                 version_of,
+                every=LIST_EVERY_S,
             ),
             ping=15,
         )
@@ -117,6 +118,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
             pages.render(
                 "session.html",
                 name=name,
+                state=_state_version(await supervisor.session_state(name)),
                 info=info,
                 tree=result,
                 graph=graph,
@@ -124,6 +126,17 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
                 expanded=sorted(expanded),
                 pending=len(await supervisor.pending()),
             )
+        )
+
+    async def session_events(request: Request) -> Response:
+        name = request.path_params["name"]
+        await supervisor.session_state(name)  # an unknown session is a 404, not a stream
+
+        async def read() -> JSONObject:
+            return await supervisor.session_state(name)
+
+        return EventSourceResponse(
+            changes(supervisor, read, _state_version, _state_version), ping=15
         )
 
     async def tree_json(request: Request) -> Response:
@@ -200,6 +213,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
         Route("/sessions/events", sessions_events),
         Route("/s/{name}", session),
         Route("/s/{name}/render", render_page),
+        Route("/s/{name}/events", session_events),
         Route("/api/s/{name}/tree", tree_json),
         Route("/api/nodes/{node_id:int}", node_json),
         Route("/streams/{stream_id:int}", stream_page),
@@ -214,6 +228,10 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
 
 def _json(content: Any) -> Response:
     return JSONResponse(content)
+
+
+def _state_version(state: JSONObject) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
 
 def _int(text: str | None) -> int:

@@ -19,6 +19,9 @@ from ..service import Supervisor
 
 T = TypeVar("T")
 
+# How often the session list is read again while a page shows it: it sums up every
+# session, too much to repeat on each commit.
+LIST_EVERY_S = 0.5
 # How long one database wait lasts before the loop looks again (and the client is
 # checked for having gone, which sse_starlette does between events).
 WAIT_S = 10.0
@@ -58,13 +61,15 @@ async def changes(
     read: Callable[[], Awaitable[T]],
     render: Callable[[T], str],
     version: Callable[[T], str],
+    *,
+    every: float | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """``render(read())`` now, and again each time what ``read`` returns changes; each
     event's id is ``version`` of it, so a page rendered from the same data (it says
-    which version it shows) can leave itself be."""
+    which version it shows) can leave itself be. ``every``: see ``Supervisor.changed``."""
     seen: T | None = None
     while True:
-        value = await supervisor.changed(read, seen, timeout=WAIT_S)
+        value = await supervisor.changed(read, seen, timeout=WAIT_S, every=every)
         if value is None:
             continue
         seen = value

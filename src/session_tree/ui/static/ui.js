@@ -145,6 +145,28 @@ function inbox(root) {
   });
 }
 
+// A session page: when its turn starts or ends (or its head moves), the tree and the
+// turns are drawn again from the server; a live panel already showing stays.
+function watch(page) {
+  const source = new EventSource(page.dataset.watch);
+  source.addEventListener("update", async (message) => {
+    if (message.lastEventId === page.dataset.version) return;
+    page.dataset.version = message.lastEventId;
+    const answer = await fetch(location.href);
+    if (!answer.ok) return;
+    const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    const again = fresh.querySelector("#session .refresh");
+    if (again) page.querySelector(".refresh").replaceChildren(...again.childNodes);
+    const lives = page.querySelector(".lives");
+    fresh.querySelectorAll("#session section.live[data-stream]").forEach((live) => {
+      if (lives.querySelector(`section.live[data-stream="${live.dataset.stream}"]`)) return;
+      const added = document.importNode(live, true);
+      lives.prepend(added);
+      follow(added);
+    });
+  });
+}
+
 function sessions(tbody) {
   const source = new EventSource(`/sessions/events${location.search}`);
   source.addEventListener("update", (message) => {
@@ -157,11 +179,13 @@ function sessions(tbody) {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("section.live[data-stream]").forEach(follow);
-  const rows = document.querySelector("ol.rows");
-  if (rows) rows.addEventListener("click", (e) => {
-    const row = e.target.closest("li.row[data-node]");
+  // On the page, not the list: the list is drawn again when the tree changes.
+  document.addEventListener("click", (e) => {
+    const row = e.target.closest("ol.rows li.row[data-node]");
     if (row && !e.target.closest("a")) showNode(row);
   });
+  const page = document.getElementById("session");
+  if (page) watch(page);
   const box = document.getElementById("inbox");
   if (box) inbox(box);
   const tbody = document.getElementById("session-rows");
