@@ -21,7 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from session_tree.testing import ScriptedModel, text, tool_use, transcript
 
 from .browser import UI, chromium, css, run_ui, screenshot, wait
-from .harness import Harness
+from .harness import Harness, first_delta_stored
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -114,6 +114,37 @@ async def test_the_page_lists_the_sessions_and_a_fork_shows_as_a_branch(
     assert "first question" in shown
     assert "the other way" in shown
     assert "the main way" not in shown
+
+
+async def test_an_interrupted_turn_shows_as_a_side_branch(
+    harness: Harness, model: ScriptedModel, ui: UI, browser: WebDriver
+) -> None:
+    held = threading.Event()
+    model.push(text("half of ", "an answer", gate=held, gate_after_deltas=1))
+    await harness.call("create", name="main")
+    await harness.call("chat_async", name="main", prompt="a turn cut short")
+    try:
+        await first_delta_stored(harness, "main")
+        await harness.call("interrupt", name="main")
+    finally:
+        held.set()
+    await harness.call("chat", name="main", prompt="the turn that stayed")
+
+    def rows() -> dict[str, str]:
+        browser.get(ui.base + "/s/main")
+        return {
+            r.text: r.get_attribute("class") or ""
+            for r in css(browser, "ol.rows li.row[data-node]")
+        }
+
+    drawn = await look(rows)
+    (cut,) = [text for text in drawn if "a turn cut short" in text]
+    assert "interrupted" in cut
+    assert "side" in drawn[cut]
+    (kept,) = [t for t in drawn if "the turn that stayed" in t and "ok:" not in t]
+    assert "interrupted" not in kept
+    assert "side" not in drawn[kept]
+    assert any("fork point" in text for text in drawn)  # the root: the cut turn and the kept one
 
 
 async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
