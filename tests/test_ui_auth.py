@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -120,3 +121,14 @@ async def test_no_response_allows_other_origins_or_framing(
     asset = await client.get("/static/ui.js", headers={"authorization": f"Bearer {access.token}"})
     assert asset.status_code == 200
     assert "EventSource" in asset.text
+
+
+async def test_every_asset_comes_from_this_server(
+    client: httpx.AsyncClient, access: Access
+) -> None:
+    bearer = {"authorization": f"Bearer {access.token}"}
+    for path in ("/", "/inbox"):
+        page = (await client.get(path, headers=bearer)).text
+        links = re.findall(r'(?:src|href)="([^"]*)"', page)
+        assert links
+        assert [link for link in links if not link.startswith("/")] == [], path

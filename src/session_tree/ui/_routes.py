@@ -110,6 +110,8 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
     async def session(request: Request) -> Response:
         name = request.path_params["name"]
         expanded = frozenset(_ids(request.query_params.get("expand", "")))
+        # Read before the tree: a change after it makes the page draw itself again.
+        state = _state_version(await supervisor.session_state(name))
         result = await supervisor.tree(name)
         turns = await supervisor.turns(list(result.tree.heads))
         graph = layout(result.tree, turn_status(turns), expanded=expanded)
@@ -118,7 +120,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
             pages.render(
                 "session.html",
                 name=name,
-                state=_state_version(await supervisor.session_state(name)),
+                state=state,
                 info=info,
                 tree=result,
                 graph=graph,
