@@ -28,7 +28,7 @@ from session_tree.cli._drawing import draw_tree
 from session_tree.models import NewNode, NodeKind, TreeView
 from session_tree.service import Settings, open_supervisor
 from session_tree.store import Store
-from session_tree.ui import Access, build_app, layout
+from session_tree.web import Access, build_app, layout
 
 T = TypeVar("T")
 

@@ -60,7 +60,7 @@ def test_the_scanner_sees_imports() -> None:
     assert "agents" in _importers("claude_agent_sdk")
     assert "server" in _importers("mcp")
     assert "service" in _importers("session_tree.store")
-    assert "ui" in _importers("starlette")
+    assert "web" in _importers("starlette")
 
 
 def test_only_agents_and_testing_import_the_agent_sdk() -> None:
@@ -79,30 +79,30 @@ def test_only_front_ends_and_testing_import_mcp(library: str) -> None:
     assert outside == {}, f"{library} belongs to server/ (and the CLI's demo client)"
 
 
-@pytest.mark.parametrize("upper", ["service", "agents", "server", "cli", "ui"])
+@pytest.mark.parametrize("upper", ["service", "agents", "server", "cli", "web"])
 def test_the_store_imports_nothing_above_it(upper: str) -> None:
     assert "store" not in _importers(f"session_tree.{upper}")
 
 
-@pytest.mark.parametrize("upper", ["service", "server", "cli", "ui"])
+@pytest.mark.parametrize("upper", ["service", "server", "cli", "web"])
 def test_agents_import_nothing_above_them(upper: str) -> None:
     assert "agents" not in _importers(f"session_tree.{upper}")
 
 
-@pytest.mark.parametrize("front_end", ["server", "cli", "docs", "ui"])
+@pytest.mark.parametrize("front_end", ["server", "cli", "docs", "web"])
 def test_front_ends_do_not_reach_the_store(front_end: str) -> None:
     assert front_end not in _importers("session_tree.store"), "go through the service"
 
 
-def test_the_ui_runs_no_children() -> None:
+def test_the_browser_view_runs_no_children() -> None:
     # It runs beside the servers and decides through the service: the agents are theirs.
-    assert "ui" not in _importers("session_tree.agents")
+    assert "web" not in _importers("session_tree.agents")
 
 
 @pytest.mark.parametrize("library", ["starlette", "uvicorn", "sse_starlette", "jinja2"])
-def test_only_the_ui_imports_the_web_stack(library: str) -> None:
-    outside = {layer: files for layer, files in _importers(library).items() if layer != "ui"}
-    assert outside == {}, f"{library} belongs to ui/ (the browser view)"
+def test_only_the_browser_view_imports_the_web_stack(library: str) -> None:
+    outside = {layer: files for layer, files in _importers(library).items() if layer != "web"}
+    assert outside == {}, f"{library} belongs to web/ (the browser view)"
 
 
 def test_no_module_is_over_400_lines() -> None:

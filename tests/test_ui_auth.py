@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from session_tree.service import Settings, open_supervisor
-from session_tree.ui import Access, build_app
+from session_tree.web import Access, build_app
 
 pytestmark = pytest.mark.anyio
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from session_tree.models import NodeKind, StreamStatus, TreeNode, TreeView
-from session_tree.ui import layout
-from session_tree.ui._graph import PAGE
+from session_tree.web import layout
+from session_tree.web._graph import PAGE
 
 
 def line(count: int, *, start: int = 1, parent: int | None = None) -> list[TreeNode]:

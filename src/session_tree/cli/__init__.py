@@ -17,7 +17,7 @@ from ..agents import clean_environment
 from ..errors import SessionTreeError, SettingsError
 from ..server import build_server, run_stdio
 from ..service import Settings, open_library
-from ..ui import bind, serve_ui
+from ..web import bind, serve_ui
 from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree

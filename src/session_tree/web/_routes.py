@@ -224,7 +224,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
         Route("/inbox/events", inbox_events),
         Route("/api/approvals", pending_json),
         Route("/api/approvals/{approval_id:int}", decide, methods=["POST"]),
-        Mount("/static", StaticFiles(packages=[("session_tree.ui", "static")]), name="static"),
+        Mount("/static", StaticFiles(packages=[("session_tree.web", "static")]), name="static"),
     ]
 
 

@@ -32,7 +32,7 @@ def _pretty(value: Any) -> str:
 class Pages:
     def __init__(self, access: Access) -> None:
         self.env = Environment(
-            loader=PackageLoader("session_tree.ui", "templates"),
+            loader=PackageLoader("session_tree.web", "templates"),
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
