@@ -78,10 +78,19 @@ async def _database(settings: Settings) -> Check:
         # stamp), creating it and its directory when missing.
         async with open_library(path, writable=True, synchronous=settings.synchronous) as library:
             sessions = len(await library.names())
+            strays = await library.workspace_problems()
     except SessionTreeError as exc:
         return Check("database", False, str(exc))  # it names the file
     except (OSError, sqlite3.Error) as exc:
         return Check("database", False, f"{path}: {exc}")
+    if strays:
+        return Check(
+            "database",
+            False,
+            f"{path} is writable ({sessions} sessions), but: "
+            + "; ".join(strays)
+            + " (a server's start repairs missing ones and removes unused ones)",
+        )
     return Check("database", True, f"{path} is writable ({sessions} sessions)")
 
 

@@ -42,9 +42,18 @@ from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
 from ._transcripts import Imported, export_branch, import_transcript
+from ._workspace_changes import (
+    ApplyResult,
+    DiffAgainst,
+    FileChange,
+    WorkspaceChanges,
+    WorkspaceDiff,
+)
+from ._workspaces import Workspaces, workspaces_dir
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
+    "ApplyResult",
     "AskHuman",
     "BranchUsage",
     "ChatResult",
@@ -52,8 +61,10 @@ __all__ = [
     "ClaudeSessionList",
     "ContextUse",
     "DeleteResult",
+    "DiffAgainst",
     "Export",
     "ExportResult",
+    "FileChange",
     "HumanAnswer",
     "ImportResult",
     "Imported",
@@ -82,6 +93,9 @@ __all__ = [
     "ToolCallSummary",
     "TreeResult",
     "TurnState",
+    "WorkspaceChanges",
+    "WorkspaceDiff",
+    "Workspaces",
     "branch",
     "check_name",
     "claude_config_dir",
@@ -94,4 +108,5 @@ __all__ = [
     "project_dir_name",
     "render",
     "summary_node",
+    "workspaces_dir",
 ]
