@@ -89,7 +89,8 @@ async def test_a_fork_branches_the_files_and_the_users_checkout_stays_as_it_was(
     assert (fork / "c.txt").read_text() == "f\n"
     assert sorted(p.name for p in origin.glob("*.txt")) == ["a.txt", "b.txt", "c.txt", "notes.txt"]
     assert sorted(p.name for p in fork.glob("*.txt")) == ["a.txt", "c.txt", "notes.txt"]
-    assert not (repo / "a.txt").exists() and not (repo / "c.txt").exists()
+    assert not (repo / "a.txt").exists()
+    assert not (repo / "c.txt").exists()
     assert user_state(repo) == before
 
     # Each turn's summary names its snapshot; the diff tool shows what each branch changed.
@@ -130,7 +131,7 @@ async def test_a_fork_branches_the_files_and_the_users_checkout_stays_as_it_was(
     assert not origin.exists()
     assert _worktrees(repo) == [str(repo)]
     assert _refs(repo) == []
-    assert [p for p in origin.parent.iterdir()] == []
+    assert list(origin.parent.iterdir()) == []
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == before.status
 
 

@@ -102,7 +102,8 @@ async def commit_all(work_tree: str, index_file: str, parents: Sequence[str], me
     """A commit of every file of ``work_tree`` that .gitignore does not ignore, built in
     the private ``index_file`` (its stat cache makes the next one quick)."""
     env = {"GIT_INDEX_FILE": index_file}
-    await git(work_tree, "add", "--all", "--", ":/", env=env)
+    # The untracked cache (kept in the private index) spares re-reading unchanged folders.
+    await git(work_tree, "-c", "core.untrackedCache=true", "add", "--all", "--", ":/", env=env)
     tree = await git(work_tree, "write-tree", env=env)
     parent_args = [arg for parent in parents for arg in ("-p", parent)]
     return await git(work_tree, "commit-tree", tree, *parent_args, "-m", message)

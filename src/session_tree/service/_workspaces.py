@@ -116,11 +116,17 @@ class Workspaces:
         if session.config.workspace is None:
             return None
         workspace = await self.of(session)
-        parent = await _git.read_ref(workspace.repo, workspace.ref) or workspace.start_commit
-        commit = await _git.commit_all(
-            workspace.path, self.index_file(workspace), [parent], message
-        )
-        await _git.set_ref(workspace.repo, workspace.ref, commit, parent)
+        index = self.index_file(workspace)
+        try:
+            # The ref names the last snapshot (set when the worktree was made): one git
+            # process fewer than reading it first. One turn per session: no race on it.
+            commit = await _git.commit_all(workspace.path, index, [workspace.ref], message)
+        except GitFailed:
+            if await _git.read_ref(workspace.repo, workspace.ref) is not None:
+                raise
+            # The ref is gone (removed by hand): the snapshot hangs on the start again.
+            commit = await _git.commit_all(workspace.path, index, [workspace.start_commit], message)
+        await _git.set_ref(workspace.repo, workspace.ref, commit)
         return commit
 
     async def remove(self, workspace: Workspace) -> None:
