@@ -268,7 +268,9 @@ class TurnRunner:
             self.pool.forget(child)
         usage = result.usage
         # Before the node that names it: a crash in between leaves a ref, never a dangling id.
-        commit = await self._snapshot(session_name=turn.session, stream_id=stream_id)
+        # Shielded (git bounds each step): a git killed half-way leaves its index locked.
+        with anyio.CancelScope(shield=True):
+            commit = await self._snapshot(session_name=turn.session, stream_id=stream_id)
         summary = summary_node(
             claude_session_id=result.claude_session_id,
             # A structured turn ends with the StructuredOutput call's result: resumed at

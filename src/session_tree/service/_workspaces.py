@@ -67,7 +67,12 @@ class Workspaces:
         found = await self.store.workspaces.of_session(session.id)
         if found is not None:
             return found
-        made = await self.for_fork(session, session.head_id)
+        head = await self.store.nodes.get(session.head_id)
+        if head.kind is NodeKind.ROOT:
+            made = await self.make(_cwd(session))
+        else:
+            made = await self.for_fork(session, session.head_id)
+        log.info("session %s had lost its workspace: made %s", session.name, made.path)
         return await self.store.workspaces.bind(made.key, session.name)
 
     async def make(self, cwd: str) -> Workspace:
