@@ -170,6 +170,35 @@ async def test_a_turn_killed_with_its_server_goes_on_in_the_same_worktree(
     assert user_state(repo) == before
 
 
+async def test_an_interrupted_turn_leaves_a_snapshot_of_what_it_wrote(
+    tmp_path: Path, harness: Harness, model: ScriptedModel
+) -> None:
+    hold = threading.Event()
+    model.responder = Writer(hold=hold)
+    repo = make_repo(tmp_path / "project")
+    tree = await _create(harness, "main", repo)
+    try:
+        stream = await harness.call(
+            "chat_async", name="main", prompt=f"write {tree / 'half.txt'} half hold"
+        )
+
+        async def written() -> bool:
+            return (tree / "half.txt").exists()
+
+        await eventually(written, what="the child writing half.txt")
+        await harness.call("interrupt", name="main")
+    finally:
+        hold.set()
+    events = await harness.poll_to_end(stream["id"])
+
+    assert events[-1]["kind"] == "interrupted"
+    commit = events[-1]["data"]["commit"]
+    assert git(repo, "show", f"{commit}:half.txt") == "half"
+    # Not on the branch (the head did not move), but the session's ref holds it.
+    key = (await harness.call("get", name="main"))["workspace"]["key"]
+    assert git(repo, "rev-parse", f"refs/session-tree/{key}") == commit
+
+
 async def test_a_workspace_outside_a_git_repository_is_refused_and_nothing_is_stored(
     tmp_path: Path, harness: Harness
 ) -> None:
