@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 
 import anyio
@@ -23,8 +22,6 @@ from ..errors import GitFailed, NotAGitRepository
 # The longest one git command may take; a checkout of a large repository is the slow one.
 GIT_TIMEOUT_S = 120.0
 REF_PREFIX = "refs/session-tree/"
-# The empty tree's id (SHA-1 repositories): what a diff from "nothing" starts at.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "session-tree",
     "GIT_AUTHOR_EMAIL": "session-tree@localhost",
@@ -139,9 +136,6 @@ async def changed_files(repo: str) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 
-def git_available() -> bool:
-    try:
-        subprocess.run([git_binary(), "--version"], capture_output=True, check=True, timeout=30)
-    except (GitFailed, OSError, subprocess.SubprocessError):
-        return False
-    return True
+async def empty_tree(repo: str) -> str:
+    """The empty tree's id in ``repo`` (it depends on the hash): a diff from nothing."""
+    return await git(repo, "hash-object", "-t", "tree", "--stdin", stdin=b"")

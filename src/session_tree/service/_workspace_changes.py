@@ -96,7 +96,9 @@ class WorkspaceChanges:
         # the patch applies to the checkout as the user left it.
         change = await _diff(repo, name, workspace.base_commit, commit)
         if patch_file is not None:
-            patch = await _git.git_bytes(repo, "diff", "--binary", "--no-renames", *_range(change))
+            patch = await _git.git_bytes(
+                repo, "diff", "--binary", "--no-renames", *await _range(repo, change)
+            )
             path = _write_new(patch_file, patch)
             return ApplyResult(session=name, commit=commit, patch_file=path, files=change.files)
         assert branch is not None
@@ -123,15 +125,15 @@ async def _last(session: Session, workspaces: Workspaces) -> str:
     return await _git.read_ref(workspace.repo, workspace.ref) or workspace.start_commit
 
 
-def _range(change: WorkspaceDiff) -> list[str]:
+async def _range(repo: str, change: WorkspaceDiff) -> list[str]:
     if change.from_commit is None:
-        return [_git.EMPTY_TREE, change.to_commit]
+        return [await _git.empty_tree(repo), change.to_commit]
     return [change.from_commit, change.to_commit]
 
 
 async def _diff(repo: str, name: str, start: str | None, to: str) -> WorkspaceDiff:
     shown = WorkspaceDiff(session=name, from_commit=start, to_commit=to, files=[], patch="")
-    span = _range(shown)
+    span = await _range(repo, shown)
     listed = await _git.git(repo, "diff", "--name-status", "--no-renames", "-z", *span)
     fields = [f for f in listed.split("\0") if f]
     files = [
