@@ -13,7 +13,7 @@ import os
 
 import anyio
 
-from ..errors import InvalidArgument, SessionBusy, SessionExists
+from ..errors import InvalidArgument, NodeNotInTree, SessionBusy, SessionExists
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
@@ -215,7 +215,8 @@ class Sessions:
         if new_name in await self.store.sessions.names():
             raise SessionExists(new_name)
         node = at if at is not None else origin.head_id
-        await self.store.nodes.get(node)  # NodeNotFound before git runs
+        if (await self.store.nodes.get(node)).tree_id != origin.tree_id:
+            raise NodeNotInTree(node, origin.name)  # before git runs, as the store would
         workspace = await self.workspaces.for_fork(origin, node)
         try:
             forked = await self.store.sessions.fork(origin.name, new_name, at=at)
