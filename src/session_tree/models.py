@@ -139,6 +139,9 @@ class SessionConfig(Frozen):
     thinking_tokens: int | None = Field(default=None, ge=0, le=1_000_000)
     fallback_model: str | None = None
     sandbox: Sandbox | None = None
+    # "git": the child works in a git worktree of its own (service/_workspaces.py), made
+    # from the repository holding cwd; a fork gets one at its fork point. Set at create.
+    workspace: Literal["git"] | None = None
 
     # Every value here reaches Claude Code on its command line, in its environment
     # or in a file it parses, so what cannot travel there is refused here, where
@@ -214,6 +217,19 @@ class SessionConfig(Frozen):
 class SessionStatus(StrEnum):
     IDLE = "idle"
     RUNNING = "running"
+
+
+class Workspace(Frozen):
+    """A session's git worktree and the ref in the user's repository its snapshots hang on."""
+
+    key: str
+    session_id: int | None = Field(description="None until bound, and once its session is gone")
+    repo: str = Field(description="the top level of the user's checkout")
+    path: str = Field(description="the worktree the child works in")
+    ref: str
+    start_commit: str = Field(description="what the worktree started at: its fork point")
+    base_commit: str = Field(description="the user's HEAD plus uncommitted changes it began from")
+    created_at: float
 
 
 class Session(Frozen):

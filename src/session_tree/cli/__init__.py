@@ -22,6 +22,7 @@ from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree
 from ._transcripts import export_file, import_file
+from ._workspace_commands import apply, diff
 
 log = logging.getLogger("session_tree.cli")
 
@@ -73,6 +74,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     imported.add_argument("file", type=Path)
     imported.add_argument("--name", help="the new session's name (default: import-<id>)")
+    changed = commands.add_parser(
+        "diff", parents=[common], help="what a workspace session's turn or branch changed"
+    )
+    changed.add_argument("name")
+    changed.add_argument("--at", type=int, help="a turn's summary node: that turn alone")
+    changed.add_argument(
+        "--against", choices=("fork", "head"), default="fork", help="fork point or your HEAD"
+    )
+    applied = commands.add_parser(
+        "apply", parents=[common], help="a workspace session's result as a branch or patch"
+    )
+    applied.add_argument("name")
+    target = applied.add_mutually_exclusive_group(required=True)
+    target.add_argument("--branch", help="a new branch of your repository at its last turn")
+    target.add_argument("--patch", help="a new patch file of its change (git apply takes it)")
+    applied.add_argument(
+        "--switch", action="store_true", help="switch to the new branch (refused when dirty)"
+    )
     commands.add_parser(
         "demo", parents=[common], help="an offline demo with a scripted model (no API key)"
     )
@@ -182,6 +201,13 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
             return await tree(library, args.name), 0
         if args.command == "render":
             return await render_branch(library, args.name, at=args.at, as_json=args.json), 0
+        if args.command == "diff":
+            return await diff(library, args.name, at=args.at, against=args.against), 0
+        if args.command == "apply":
+            done = await apply(
+                library, args.name, branch=args.branch, switch=args.switch, patch_file=args.patch
+            )
+            return done, 0
         if args.command == "export":
             return await export_file(library, args.name, at=args.at, output=args.output), 0
     raise AssertionError(f"unhandled command {args.command}")

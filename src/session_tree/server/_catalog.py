@@ -26,6 +26,7 @@ from ._search_tools import search
 from ._server import PERMIT_TOOL
 from ._session_tools import configure, create, delete, get, list_sessions
 from ._transcript_tools import claude_sessions, export_claude_session, import_claude_session
+from ._workspace_tools import workspace_apply, workspace_diff
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ PARENT_TOOLS: tuple[ToolEntry, ...] = (
     ToolEntry("claude_sessions", claude_sessions, READ_ONLY),
     ToolEntry("import_claude_session", import_claude_session, WRITES),
     ToolEntry("export_claude_session", export_claude_session, WRITES),
+    ToolEntry("workspace_diff", workspace_diff, READ_ONLY),
+    ToolEntry("workspace_apply", workspace_apply, WRITES),
 )
 
 PERMIT_TOOLS: tuple[ToolEntry, ...] = (

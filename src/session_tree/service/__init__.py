@@ -44,9 +44,18 @@ from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
 from ._supervisor import Supervisor, open_supervisor, turn_status
 from ._transcripts import Imported, export_branch, import_transcript
+from ._workspace_changes import (
+    ApplyResult,
+    DiffAgainst,
+    FileChange,
+    WorkspaceChanges,
+    WorkspaceDiff,
+)
+from ._workspaces import Workspaces, workspaces_dir
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
+    "ApplyResult",
     "AskHuman",
     "BranchUsage",
     "ChatResult",
@@ -54,8 +63,10 @@ __all__ = [
     "ClaudeSessionList",
     "ContextUse",
     "DeleteResult",
+    "DiffAgainst",
     "Export",
     "ExportResult",
+    "FileChange",
     "HumanAnswer",
     "ImportResult",
     "Imported",
@@ -85,6 +96,9 @@ __all__ = [
     "ToolCallSummary",
     "TreeResult",
     "TurnState",
+    "WorkspaceChanges",
+    "WorkspaceDiff",
+    "Workspaces",
     "branch",
     "check_name",
     "claude_config_dir",
@@ -99,4 +113,5 @@ __all__ = [
     "render",
     "summary_node",
     "turn_status",
+    "workspaces_dir",
 ]

@@ -16,6 +16,7 @@ from ..models import (
     StreamStatus,
     TreeView,
     Usage,
+    Workspace,
 )
 from ._mcp_servers import McpServerState
 from ._render import RenderedMessage
@@ -124,6 +125,10 @@ class ContextUse(BaseModel):
 
 class SessionInfo(BaseModel):
     session: Session
+    workspace: Workspace | None = Field(
+        default=None,
+        description="(get only) the git worktree the child works in, for workspace='git'",
+    )
     running_stream_id: int | None = None
     warm: bool = False
     status: SessionState = Field(

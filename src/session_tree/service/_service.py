@@ -46,6 +46,8 @@ from ._sessions import Sessions
 from ._settings import Settings
 from ._transcripts import claude_sessions, export_claude_session, import_claude_session
 from ._turns import TurnRunner
+from ._workspace_changes import WorkspaceChanges
+from ._workspaces import Workspaces
 
 log = logging.getLogger("session_tree.service")
 
@@ -56,7 +58,9 @@ class SessionService:
         self.settings = settings
         self.turns = turns
         self.loopback = Loopback(store)
-        self.sessions = Sessions(store, turns)
+        self.workspaces = turns.workspaces
+        self.sessions = Sessions(store, turns, self.workspaces)
+        self.changes = WorkspaceChanges(self.workspaces)
         self.chats = Chat(store, turns, self.loopback, settings)
 
     @classmethod
@@ -67,11 +71,14 @@ class SessionService:
             settings.db_path, synchronous=settings.synchronous, max_mb=settings.max_db_mb
         ) as store:
             await end_orphaned_turns(store)
+            workspaces = Workspaces(store)
+            for repaired in await workspaces.repair():
+                log.info("workspaces: %s", repaired)
             async with anyio.create_task_group() as tg:
                 pool = ChildPool(
                     tg, max_warm=settings.max_children, idle_timeout_s=settings.idle_timeout_s
                 )
-                service = cls(store, TurnRunner(store, pool, tg), settings)
+                service = cls(store, TurnRunner(store, pool, tg, workspaces), settings)
                 if settings.peer_check_s > 0:
                     tg.start_soon(watch_peers, store, service.turns.runner, settings.peer_check_s)
                 try:
@@ -112,7 +119,13 @@ class SessionService:
 
     async def get(self, name: str) -> SessionInfo:
         info = await self.sessions.get(name)
-        return info.model_copy(update={"context": await context_use(self.store, info.session)})
+        workspace = await self.store.workspaces.of_session(info.session.id)
+        return info.model_copy(
+            update={
+                "context": await context_use(self.store, info.session),
+                "workspace": workspace,
+            }
+        )
 
     async def list(
         self,

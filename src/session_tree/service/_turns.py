@@ -48,6 +48,7 @@ from ._running import RunningTurn, TurnState
 from ._structured import structured_error
 from ._summaries import summary_node
 from ._turn_records import TurnEnd, TurnReading, batches
+from ._workspaces import Workspaces
 
 log = logging.getLogger("session_tree.service")
 
@@ -66,13 +67,20 @@ class _ChildGone(Exception):
 class TurnRunner:
     """Owns the task group turns run in, the child pool, and the turns this process runs."""
 
-    def __init__(self, store: Store, pool: ChildPool, task_group: TaskGroup) -> None:
+    def __init__(
+        self,
+        store: Store,
+        pool: ChildPool,
+        task_group: TaskGroup,
+        workspaces: Workspaces | None = None,
+    ) -> None:
         self.store = store
         self.pool = pool
         self._tg = task_group
         self.runner = this_runner()
         self._local: dict[str, RunningTurn] = {}
-        self._children = ChildSource(store, pool, self._local)
+        self.workspaces = workspaces or Workspaces(store)
+        self._children = ChildSource(store, pool, self._local, self.workspaces)
         # Ends of turns the database could not take when they happened, by session.
         self._unrecorded: dict[str, TurnEnd] = {}
 
@@ -259,6 +267,10 @@ class TurnRunner:
             # Its history now holds a turn the head does not: nobody may reuse it.
             self.pool.forget(child)
         usage = result.usage
+        # Before the node that names it: a crash in between leaves a ref, never a dangling id.
+        # Shielded (git bounds each step): a git killed half-way leaves its index locked.
+        with anyio.CancelScope(shield=True):
+            commit = await self._snapshot(session_name=turn.session, stream_id=stream_id)
         summary = summary_node(
             claude_session_id=result.claude_session_id,
             # A structured turn ends with the StructuredOutput call's result: resumed at
@@ -271,6 +283,8 @@ class TurnRunner:
         )
         if model is not None:  # what get shows beside the configured model
             summary = summary.model_copy(update={"data": summary.data | {"model": model}})
+        if commit is not None:  # the worktree's files as this turn left them
+            summary = summary.model_copy(update={"data": summary.data | {"commit": commit}})
         end = await self.store.turns.finish(
             stream_id,
             parent_id=parent_id,
@@ -279,6 +293,7 @@ class TurnRunner:
             end={"usage": usage.model_dump(), "head_moved": kept}
             | ({"model": model} if model else {})
             | answer
+            | ({"commit": commit} if commit else {})
             | ({"error": error} if error else {}),
             claude_session_id=result.claude_session_id if kept else None,
             error=error,
@@ -294,6 +309,15 @@ class TurnRunner:
                 )
                 await self.pool.retire(child)
 
+    async def _snapshot(self, session_name: str, stream_id: int) -> str | None:
+        """Commit a workspace session's worktree at a turn's end; None without one."""
+        session = await self.store.sessions.get(session_name)
+        if session.config.workspace is None:
+            return None
+        return await self.workspaces.snapshot(
+            session, f"session-tree: {session_name}, turn {stream_id}"
+        )
+
     def _release(self, turn: RunningTurn) -> None:
         """The session may take its next turn. Called before a stream's final status is
         written, so a parent that sees the status can chat again at once."""
@@ -308,7 +332,14 @@ class TurnRunner:
         child = turn.child
         if child is not None:
             self.pool.forget(child)
-        end = TurnEnd.of(turn.stream_id, status, message)
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
+            # The files as the turn left them, though it has no summary to name them in.
+            try:
+                commit = await self._snapshot(turn.session, turn.stream_id)
+            except SessionTreeError as exc:
+                log.warning("no snapshot of stream %s: %s", turn.stream_id, exc)
+                commit = None
+        end = TurnEnd.of(turn.stream_id, status, message, commit=commit)
         with anyio.CancelScope(shield=True):
             try:
                 await end.record(self.store)

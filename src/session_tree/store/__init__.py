@@ -35,6 +35,7 @@ from ._transcripts import (
     TranscriptSummary,
 )
 from ._turns import Record, TurnEnd, Turns, TurnStart
+from ._workspaces import Workspaces
 
 __all__ = [
     "NodeHit",
@@ -68,6 +69,7 @@ class Store:
         self.transcripts = TranscriptMirror(db)
         self.turns = Turns(db)
         self.search = Search(db)
+        self.workspaces = Workspaces(db)
 
     @property
     def path(self) -> str:
