@@ -10,8 +10,12 @@ assistant message. A session whose warm child already ends at its head reuses
 it; otherwise a child starts from the head's summary (a resume point), so it
 sees exactly the branch from the root to the head, and no other session's
 child history is touched. A turn that fails or is interrupted leaves its nodes
-in the tree as a side branch and does not move the head; its child is closed,
-so the next turn resumes from the head exactly.
+in the tree as a side branch and does not move the head. A failed turn's child
+is closed, so the next turn resumes from the head exactly. An interrupted turn's
+child that answered the interrupt is rewound in place instead (Claude Code's
+rewind_conversation cuts its conversation before the turn's prompt): it stays
+warm at the head, and the next turn runs in the same process without the
+interrupted exchange. A child that cannot be rewound is closed as a failed one.
 
 A turn with an output schema needs a child started with it (a process option
 of Claude Code): a warm child is reused only for turns of its own schema (none,
@@ -56,7 +60,11 @@ INTERRUPT_WAIT_S = 10.0
 
 
 class _Interrupted(Exception):
-    pass
+    def __init__(self, *, keeps_child: bool = False) -> None:
+        super().__init__()
+        # The child's conversation holds nothing of the turn (it was rewound, or
+        # the turn never reached it): it may stay warm at the head.
+        self.keeps_child = keeps_child
 
 
 class _ChildGone(Exception):
@@ -180,7 +188,7 @@ class TurnRunner:
             child, reused = await self._children.child_for(session, ephemeral, output_schema)
             turn.child = child
             if turn.state is TurnState.STOPPING:
-                raise _Interrupted
+                raise _Interrupted(keeps_child=not ephemeral)
             turn.move(TurnState.RUNNING)
             try:
                 await self._consume(
@@ -197,8 +205,9 @@ class TurnRunner:
                 await self._consume(
                     turn, child, prompt_node, prompt, ephemeral, output_schema, reused=False
                 )
-        except _Interrupted:
-            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+        except _Interrupted as stopped:
+            keep_at = session.head_id if stopped.keeps_child else None
+            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped, keep_at=keep_at)
         except (SessionTreeError, OSError) as exc:
             await self._end_early(turn, StreamStatus.FAILED, str(exc))
         except Exception as exc:
@@ -241,7 +250,10 @@ class TurnRunner:
         parent_id, result, model = read.parent_id, read.result, read.model
         last_assistant_uuid = read.last_assistant_uuid
         if turn.state is TurnState.STOPPING:
-            raise _Interrupted
+            # The child has ended its turn (it answered the interrupt, or had just
+            # finished): taken back out of its conversation, it can serve the next.
+            rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
+            raise _Interrupted(keeps_child=rewound)
         if result is None:
             raise ChildError("Claude Code ended the turn without a result.")
         failed = result.is_error or last_assistant_uuid is None
@@ -301,13 +313,25 @@ class TurnRunner:
             del self._local[turn.session]
 
     async def _end_early(
-        self, turn: RunningTurn, status: StreamStatus, message: str, *, wait_for_child: bool = True
+        self,
+        turn: RunningTurn,
+        status: StreamStatus,
+        message: str,
+        *,
+        wait_for_child: bool = True,
+        keep_at: int | None = None,
     ) -> None:
         """End a turn that did not complete: close its child (whose history no longer
-        matches the head), settle its approvals, and record why, once."""
+        matches the head), settle its approvals, and record why, once. With
+        ``keep_at`` (the head the turn started from) a child whose conversation
+        holds nothing of the turn stays warm there instead."""
         child = turn.child
-        if child is not None:
+        if child is not None and keep_at is not None and self.pool.holds(child):
+            # Before the end is recorded: a parent that sees it may chat at once.
+            child.head_node_id = keep_at
+        elif child is not None:
             self.pool.forget(child)
+            keep_at = None
         end = TurnEnd.of(turn.stream_id, status, message)
         with anyio.CancelScope(shield=True):
             try:
@@ -318,7 +342,7 @@ class TurnRunner:
                 log.warning("could not record the end of stream %s: %s", turn.stream_id, exc)
                 self._unrecorded[turn.session] = end
             self._release(turn)
-            if child is not None:
+            if child is not None and keep_at is None:
                 if wait_for_child:
                     await child.stop()
                 else:
