@@ -159,10 +159,17 @@ async def configure(
         ),
     ] = None,
     mcp_servers: Annotated[
-        McpServersArg, Field(description="replaces the MCP servers ({} removes them all)")
+        McpServersArg,
+        Field(
+            description="replaces the MCP servers ({} removes them all); a *** value (as get "
+            "shows a secret) keeps the one stored there"
+        ),
     ] = None,
     setting_sources: SettingSourcesArg = None,
-    env: Annotated[EnvArg, Field(description="replaces the child's environment variables")] = None,
+    env: Annotated[
+        EnvArg,
+        Field(description="replaces the child's environment variables (*** keeps a value)"),
+    ] = None,
     add_dirs: AddDirsArg = None,
     effort: EffortArg = None,
     thinking_tokens: ThinkingTokensArg = None,
