@@ -12,7 +12,7 @@ import builtins
 
 import anyio
 
-from ..errors import InvalidArgument, SessionBusy
+from ..errors import InvalidArgument
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
@@ -192,9 +192,7 @@ class Sessions:
     async def delete(self, name: str) -> DeleteResult:
         """Delete a session; refused (in the database) while it has a turn, here or elsewhere."""
         session = await self.store.sessions.get(name)
-        turn = self.turns.running(name)
-        if turn is not None:
-            raise SessionBusy(name, turn.stream_id)
+        await self.turns.free(name)
         removed = await self.store.sessions.delete(session.name)
         await self.turns.pool.discard(name)
         return DeleteResult(session=name, nodes_removed=removed)

@@ -57,6 +57,9 @@ log = logging.getLogger("session_tree.service")
 
 # How long an interrupted turn may take to end by itself before it is ended for it.
 INTERRUPT_WAIT_S = 10.0
+# How long a new turn waits for the last one, whose end is being written, to let go
+# of its session (one write transaction; longer only when the database is stuck).
+RELEASE_WAIT_S = 10.0
 
 
 class _Interrupted(Exception):
@@ -97,8 +100,7 @@ class TurnRunner:
             raise InvalidArgument(
                 "The prompt is empty; send the text you want the child to answer."
             )
-        if name in self._local:
-            raise SessionBusy(name, self._local[name].stream_id)
+        await self.free(name)
         # Refused before anything is stored; a start that races another to the
         # last free child fails its turn with the same message instead.
         self.pool.check_room("" if ephemeral else name)
@@ -129,8 +131,7 @@ class TurnRunner:
     async def warm(self, name: str) -> bool:
         """Start the session's child now, at its head, so its next turn does not wait
         for Claude Code to start; False when one was already warm there."""
-        if name in self._local:
-            raise SessionBusy(name, self._local[name].stream_id)
+        await self.free(name)
         session = await self.store.sessions.get(name)
         check_cwd(session.config.cwd, name)
         warm = self.pool.get(name)
@@ -142,6 +143,16 @@ class TurnRunner:
         # No turn has run in it yet: it stands at the head it was started from.
         child.head_node_id = session.head_id
         return True
+
+    async def free(self, name: str) -> None:
+        """Raise SessionBusy while ``name`` has a turn here; a turn whose end is being
+        written is waited for (bounded), so a parent that saw the end may go on."""
+        turn = self._local.get(name)
+        if turn is not None and turn.finishing:
+            with anyio.move_on_after(RELEASE_WAIT_S):
+                await turn.released.wait()
+        if name in self._local:
+            raise SessionBusy(name, self._local[name].stream_id)
 
     async def interrupt(self, turn: RunningTurn, why: str = "interrupted by the parent") -> None:
         """Stop ``turn`` and wait (bounded) until it has ended and is recorded."""
@@ -283,6 +294,7 @@ class TurnRunner:
         )
         if model is not None:  # what get shows beside the configured model
             summary = summary.model_copy(update={"data": summary.data | {"model": model}})
+        turn.finishing = True
         end = await self.store.turns.finish(
             stream_id,
             parent_id=parent_id,
@@ -307,10 +319,12 @@ class TurnRunner:
                 await self.pool.retire(child)
 
     def _release(self, turn: RunningTurn) -> None:
-        """The session may take its next turn. Called before a stream's final status is
-        written, so a parent that sees the status can chat again at once."""
+        """The session may take its next turn. Called right after a stream's final
+        status is written, with no await between; a start that comes in between (a
+        poller saw the commit first) waits for this (see ``finishing``)."""
         if self._local.get(turn.session) is turn:
             del self._local[turn.session]
+        turn.released.set()
 
     async def _end_early(
         self,
@@ -333,6 +347,7 @@ class TurnRunner:
             self.pool.forget(child)
             keep_at = None
         end = TurnEnd.of(turn.stream_id, status, message)
+        turn.finishing = True
         with anyio.CancelScope(shield=True):
             try:
                 await end.record(self.store)
