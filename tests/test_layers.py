@@ -92,6 +92,33 @@ def test_front_ends_do_not_reach_the_store(front_end: str) -> None:
     assert front_end not in _importers("session_tree.store"), "go through the service"
 
 
+# The service's parts behind its facade (SessionService): a front end that reached one
+# would have a second door to the same behaviour.
+_SERVICE_PARTS = {"sessions", "chats", "turns", "loopback", "store", "pool"}
+
+
+@pytest.mark.parametrize("front_end", ["server", "cli"])
+def test_front_ends_call_the_service_facade_not_its_parts(front_end: str) -> None:
+    reached = set()
+    for path in sorted((PACKAGE / front_end).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            # service.chats.chat(...), service_of(ctx).sessions.fork(...)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in _SERVICE_PARTS
+                and _names_the_service(node.value.value)
+            ):
+                reached.add(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.value.attr}")
+    assert reached == set(), "call SessionService's own method (add one if it lacks it)"
+
+
+def _names_the_service(node: ast.expr) -> bool:
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "service_of"
+    return isinstance(node, ast.Name) and node.id == "service"
+
+
 def test_no_module_is_over_400_lines() -> None:
     long = {
         str(path.relative_to(PACKAGE)): n

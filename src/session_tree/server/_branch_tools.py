@@ -45,7 +45,7 @@ async def fork(
     changes = overrides(model, system_prompt, max_turns)
     if mcp_servers is not None:
         changes["mcp_servers"] = mcp_servers
-    return await service_of(ctx).sessions.fork(name, new_name, at, changes or None)
+    return await service_of(ctx).fork(name, new_name, at, changes or None)
 
 
 async def render_context(

@@ -119,7 +119,7 @@ async def create(
         fallback_model=fallback_model,
         sandbox=sandbox,
     )
-    return await service_of(ctx).sessions.create(name, config, title, start=start)
+    return await service_of(ctx).create(name, config, title, start=start)
 
 
 async def configure(
