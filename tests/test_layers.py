@@ -105,6 +105,33 @@ def test_only_the_browser_view_imports_the_web_stack(library: str) -> None:
     assert outside == {}, f"{library} belongs to web/ (the browser view)"
 
 
+# The service's parts behind its facade (SessionService): a front end that reached one
+# would have a second door to the same behaviour.
+_SERVICE_PARTS = {"sessions", "chats", "turns", "loopback", "store", "pool"}
+
+
+@pytest.mark.parametrize("front_end", ["server", "cli"])
+def test_front_ends_call_the_service_facade_not_its_parts(front_end: str) -> None:
+    reached = set()
+    for path in sorted((PACKAGE / front_end).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            # service.chats.chat(...), service_of(ctx).sessions.fork(...)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in _SERVICE_PARTS
+                and _names_the_service(node.value.value)
+            ):
+                reached.add(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.value.attr}")
+    assert reached == set(), "call SessionService's own method (add one if it lacks it)"
+
+
+def _names_the_service(node: ast.expr) -> bool:
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "service_of"
+    return isinstance(node, ast.Name) and node.id == "service"
+
+
 def test_no_module_is_over_400_lines() -> None:
     long = {
         str(path.relative_to(PACKAGE)): n

@@ -59,7 +59,7 @@ async def chat(
     era = era_of(ctx)
     if era is Era.RESULT and (resumed := await resume_asked(ctx, name, wait_s)) is not None:
         return resumed  # a retry with the person's answers: the turn already runs
-    result = await service_of(ctx).chats.chat(
+    result = await service_of(ctx).chat(
         name,
         prompt,
         ephemeral=ephemeral,
@@ -82,7 +82,7 @@ async def chat_async(
     output_schema: OutputSchema = None,
 ) -> Stream:
     """Start a turn and return its stream at once; read it with poll."""
-    return await service_of(ctx).chats.chat_async(
+    return await service_of(ctx).chat_async(
         name, prompt, ephemeral=ephemeral, output_schema=output_schema
     )
 

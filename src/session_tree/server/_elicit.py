@@ -163,9 +163,7 @@ async def _decide(
     if approval_id not in pending:
         return
     with contextlib.suppress(ApprovalAlreadyDecided):
-        await service.loopback.respond(
-            approval_id, allow=answer.allow, message=answer.message or None
-        )
+        await service.respond(approval_id, allow=answer.allow, message=answer.message or None)
 
 
 async def _follow(

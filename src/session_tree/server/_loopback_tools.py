@@ -93,7 +93,7 @@ async def loopback_respond(
 ) -> Approval:
     """Decide a child's pending tool call, exactly once. The child goes on with the input given
     (or its own), or hears the deny message. Then poll the turn's stream."""
-    return await service_of(ctx).loopback.respond(
+    return await service_of(ctx).respond(
         approval_id,
         allow=decision == "allow",
         message=message,

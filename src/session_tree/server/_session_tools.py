@@ -128,7 +128,7 @@ async def create(
         sandbox=sandbox,
         workspace=workspace,
     )
-    return await service_of(ctx).sessions.create(name, config, title, start=start)
+    return await service_of(ctx).create(name, config, title, start=start)
 
 
 async def configure(
@@ -168,10 +168,17 @@ async def configure(
         ),
     ] = None,
     mcp_servers: Annotated[
-        McpServersArg, Field(description="replaces the MCP servers ({} removes them all)")
+        McpServersArg,
+        Field(
+            description="replaces the MCP servers ({} removes them all); a *** value (as get "
+            "shows a secret) keeps the one stored there"
+        ),
     ] = None,
     setting_sources: SettingSourcesArg = None,
-    env: Annotated[EnvArg, Field(description="replaces the child's environment variables")] = None,
+    env: Annotated[
+        EnvArg,
+        Field(description="replaces the child's environment variables (*** keeps a value)"),
+    ] = None,
     add_dirs: AddDirsArg = None,
     effort: EffortArg = None,
     thinking_tokens: ThinkingTokensArg = None,

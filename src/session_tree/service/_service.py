@@ -18,7 +18,7 @@ import anyio
 
 from ..agents import ChildPool
 from ..errors import TurnElsewhere
-from ..models import Session, SessionConfig, Stream
+from ..models import Approval, JSONObject, Session, SessionConfig, Stream
 from ..store import Store
 from ._chat import AskHuman, Chat, OnProgress
 from ._context_use import context_use
@@ -109,8 +109,10 @@ class SessionService:
 
     # Sessions.
 
-    async def create(self, name: str, config: SessionConfig, title: str | None = None) -> Session:
-        return await self.sessions.create(name, config, title)
+    async def create(
+        self, name: str, config: SessionConfig, title: str | None = None, *, start: bool = False
+    ) -> Session:
+        return await self.sessions.create(name, config, title, start=start)
 
     async def configure(
         self, name: str, changes: dict[str, object], title: str | None = None
@@ -150,8 +152,14 @@ class SessionService:
             query, phrase=phrase, filters=filters, before=before, limit=limit
         )
 
-    async def fork(self, name: str, new_name: str, at: int | None) -> Session:
-        return await self.sessions.fork(name, new_name, at)
+    async def fork(
+        self,
+        name: str,
+        new_name: str,
+        at: int | None,
+        overrides: dict[str, object] | None = None,
+    ) -> Session:
+        return await self.sessions.fork(name, new_name, at, overrides)
 
     async def delete(self, name: str) -> DeleteResult:
         return await self.sessions.delete(name)
@@ -167,8 +175,17 @@ class SessionService:
 
     # Turns.
 
-    async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
-        return await self.chats.chat_async(name, prompt, ephemeral=ephemeral)
+    async def chat_async(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        ephemeral: bool = False,
+        output_schema: JSONObject | None = None,
+    ) -> Stream:
+        return await self.chats.chat_async(
+            name, prompt, ephemeral=ephemeral, output_schema=output_schema
+        )
 
     async def chat(
         self,
@@ -179,6 +196,7 @@ class SessionService:
         wait_s: float | None = None,
         on_progress: OnProgress | None = None,
         ask_human: AskHuman | None = None,
+        output_schema: JSONObject | None = None,
     ) -> ChatResult:
         return await self.chats.chat(
             name,
@@ -187,6 +205,7 @@ class SessionService:
             wait_s=wait_s,
             on_progress=on_progress,
             ask_human=ask_human,
+            output_schema=output_schema,
         )
 
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
@@ -233,6 +252,27 @@ class SessionService:
         found = await self.store.approvals.wait_pending(name, timeout=max(wait_ms, 0) / 1000)
         now = time.time()
         return PendingList(approvals=[PendingApproval.of(a, now) for a in found])
+
+    async def respond(
+        self,
+        approval_id: int,
+        *,
+        allow: bool,
+        message: str | None = None,
+        updated_input: JSONObject | None = None,
+        interrupt: bool = False,
+        remember: bool = False,
+        rule: str | None = None,
+    ) -> Approval:
+        return await self.loopback.respond(
+            approval_id,
+            allow=allow,
+            message=message,
+            updated_input=updated_input,
+            interrupt=interrupt,
+            remember=remember,
+            rule=rule,
+        )
 
     async def loopback_token(self, name: str) -> str:
         """The token an outside Claude Code's permit server asks for ``name`` with;

@@ -13,12 +13,12 @@ import os
 
 import anyio
 
-from ..errors import InvalidArgument, NodeNotInTree, SessionBusy, SessionExists
+from ..errors import InvalidArgument, NodeNotInTree, SessionExists
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
 from ._checks import check_add_dirs, check_cwd, check_name, check_policy
-from ._mcp_servers import masked, server_states
+from ._mcp_servers import masked, server_states, unmasked
 from ._render import render
 from ._results import (
     BranchUsage,
@@ -104,6 +104,9 @@ class Sessions:
             if "add_dirs" in changes:
                 check_add_dirs(config.add_dirs)
 
+        if "env" in changes or "mcp_servers" in changes:
+            current = await self.store.sessions.get(name)
+            changes = unmasked(changes, current.config, f"session {name!r}")
         updated = await self.store.sessions.update_config(name, changes, check)
         warm = self.turns.pool.get(name)
         if warm is not None:
@@ -188,11 +191,13 @@ class Sessions:
         overrides: dict[str, object] | None = None,
     ) -> Session:
         """A new session at ``at`` (default the head); ``overrides`` (model, system_prompt,
-        max_turns) change the fork's config alone: its first turn starts a child with
-        them and exactly the branch's history, while the origin keeps its own."""
+        max_turns, mcp_servers) change the fork's config alone: its first turn starts a
+        child with them and exactly the branch's history, while the origin keeps its own.
+        A *** in mcp_servers keeps the origin's real value there."""
         check_name(new_name)
         if overrides:
             origin = await self.store.sessions.get(name)
+            overrides = unmasked(overrides, origin.config, f"the origin {name!r}")
             # Refused before the fork exists, as create and configure would refuse it.
             check_policy(SessionConfig.model_validate(origin.config.model_dump() | overrides))
         if at is not None:
@@ -230,9 +235,7 @@ class Sessions:
     async def delete(self, name: str) -> DeleteResult:
         """Delete a session; refused (in the database) while it has a turn, here or elsewhere."""
         session = await self.store.sessions.get(name)
-        turn = self.turns.running(name)
-        if turn is not None:
-            raise SessionBusy(name, turn.stream_id)
+        await self.turns.free(name)
         workspace = await self.store.workspaces.of_session(session.id)
         removed = await self.store.sessions.delete(session.name)
         await self.turns.pool.discard(name)
