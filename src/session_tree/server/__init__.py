@@ -5,6 +5,7 @@ _catalog           every tool by name, with its annotations, in listing order
 _session_tools     create, configure, get, list, delete
 _chat_tools        chat, chat_async, poll, interrupt, streams
 _elicit            asking the person: elicitation/create (2025-11-25) or input_required (2026-07-28)
+_tasks             chat as a task (the Tasks extension of 2026-07-28): tasks/get, update, cancel
 _branch_tools      fork, tree, render_context
 _loopback_tools    loopback_pending, loopback_respond, loopback_config, loopback_permit
 _params            the argument types the tools share
@@ -32,6 +33,7 @@ from ._loopback_config import PERMIT_PROMPT_TOOL, SERVER_NAME, LoopbackConfig
 from ._permits import TokenlessPermits
 from ._server import SessionTreeServer
 from ._stdio import run_stdio
+from ._tasks import ChatTasks
 
 INSTRUCTIONS = """\
 session-tree runs child Claude Code sessions. create a session, chat with it (or chat_async and
@@ -58,7 +60,11 @@ def build_parent_server(settings: Settings) -> MCPServer[ServerState]:
             yield ServerState(permits=TokenlessPermits(), service=service)
 
     server: MCPServer[ServerState] = SessionTreeServer(
-        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        extensions=[ChatTasks()],
     )
     register(server, PARENT_TOOLS + PERMIT_TOOLS)
     return server

@@ -13,6 +13,7 @@ from ..service import ChatResult, HumanAnswer, InterruptResult, PollResult, Stre
 from ._context import service_of
 from ._elicit import Era, HumanDecision, ask_by_result, era_of, question, resume_asked
 from ._params import MAX_ID, Prompt, SessionName
+from ._tasks import task_slot
 
 OutputSchema = Annotated[
     dict[str, Any] | None,
@@ -59,6 +60,13 @@ async def chat(
     era = era_of(ctx)
     if era is Era.RESULT and (resumed := await resume_asked(ctx, name, wait_s)) is not None:
         return resumed  # a retry with the person's answers: the turn already runs
+    if (slot := task_slot()) is not None:
+        # The client takes a task: start the turn, and the task (server/_tasks.py) follows it.
+        stream = await service_of(ctx).chats.chat_async(
+            name, prompt, ephemeral=ephemeral, output_schema=output_schema
+        )
+        slot.stream_id = stream.id
+        return await service_of(ctx).summarize(stream.id)
     result = await service_of(ctx).chats.chat(
         name,
         prompt,

@@ -41,6 +41,7 @@ from ._search import SessionFilter
 from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
+from ._tasks import TaskIds
 from ._transcripts import Imported, export_branch, import_transcript
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "SessionState",
     "Settings",
     "StreamList",
+    "TaskIds",
     "ToolCallSummary",
     "TreeResult",
     "TurnState",
