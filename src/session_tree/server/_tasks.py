@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,8 @@ from ..models import StreamStatus
 from ..service import ChatResult, SessionService
 from ._context import ServerState
 from ._elicit import approval_of_key, decide, decision, input_requests
+
+log = logging.getLogger("session_tree.server")
 
 TASKS = "io.modelcontextprotocol/tasks"
 # The tools a task may answer; chat_async already answers at once with its stream.
@@ -118,6 +121,7 @@ class ChatTasks(Extension):
         if slot.stream_id is None:
             return result  # refused (a tool error) or a retry: answered as it is
         task = await self._task(_service(ctx), slot.stream_id)
+        log.debug("%s answered with task %s", params.name, task["taskId"])
         return {**task, "resultType": "task"}
 
     async def _get(self, ctx: ServerRequestContext[Any, Any], params: TaskParams) -> HandlerResult:
@@ -125,7 +129,9 @@ class ChatTasks(Extension):
         service = _service(ctx)
         async with _known(params.task_id):
             stream_id = (await service.task_ids()).stream_of(params.task_id)
-            return {**await self._task(service, stream_id), "resultType": "complete"}
+            task = await self._task(service, stream_id)
+        log.debug("tasks/get %s: %s", params.task_id, task["status"])
+        return {**task, "resultType": "complete"}
 
     async def _update(
         self, ctx: ServerRequestContext[Any, Any], params: TaskUpdateParams
@@ -135,6 +141,7 @@ class ChatTasks(Extension):
         async with _known(params.task_id):
             stream_id = (await service.task_ids()).stream_of(params.task_id)
             current = await service.summarize(stream_id)
+        log.debug("tasks/update %s: %s", params.task_id, sorted(params.input_responses))
         pending = {a.id for a in current.pending_approvals}
         for key, raw in params.input_responses.items():
             approval_id = approval_of_key(key)
@@ -158,6 +165,7 @@ class ChatTasks(Extension):
         async with _known(params.task_id):
             stream_id = (await service.task_ids()).stream_of(params.task_id)
             current = await service.summarize(stream_id)
+        log.debug("tasks/cancel %s: %s", params.task_id, current.status)
         if not current.status.terminal:
             # A session runs one turn at a time, so its running turn is this one. Cancelling
             # is cooperative: a turn that ends first just ends.
