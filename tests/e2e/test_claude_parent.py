@@ -52,7 +52,7 @@ def parent_script(tmp_path: Path, observed: dict[str, Any]) -> ParentScript:
 
     started = yield call("chat_async", name="main", prompt="in the background")
     observed["chat_async"] = started
-    observed["async_end"] = yield from poll_to_end(started["id"])
+    observed["async_end"] = yield from poll_to_end(started["stream_id"])
 
     # A loopback approval, allowed by the parent.
     yield call("create", name="lb", cwd=str(tmp_path), loopback=True)

@@ -33,6 +33,7 @@ from ._results import (
     SessionInfo,
     SessionState,
     StreamList,
+    StreamView,
     ToolCallSummary,
     TreeResult,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "SessionState",
     "Settings",
     "StreamList",
+    "StreamView",
     "TaskIds",
     "ToolCallSummary",
     "TreeResult",
