@@ -185,3 +185,30 @@ async def test_a_2026_client_is_asked_by_input_required_and_its_retry_decides(
     assert retried["structuredContent"]["status"] == "completed"
     assert retried["structuredContent"]["text"] == "written"
     assert allowed.exists()
+
+
+async def test_a_retry_that_reaches_a_restarted_server_is_answered_from_the_stored_turn(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    target = tmp_path / "after-restart.txt"
+    model.push(write(target), text("unused"))
+    async with modern_serve(tmp_path, model, tasks=False) as client:
+        await create(client, "main", tmp_path, loopback=True, ask_human=True)
+        asked = await client.call("chat", name="main", prompt="write it")
+    assert asked["resultType"] == "input_required"
+    (key,) = asked["inputRequests"]
+    # The person answers after the server restarted: its request state is still read.
+    async with modern_serve(tmp_path, model, tasks=False) as restarted:
+        retried = await restarted.request(
+            "tools/call",
+            {
+                "name": "chat",
+                "arguments": {"name": "main", "prompt": "write it"},
+                "inputResponses": {key: {"action": "accept", "content": {"allow": True}}},
+                "requestState": asked["requestState"],
+            },
+        )
+    # The restart ended the turn (and expired its approval): the retry says so.
+    assert not retried.get("isError"), retried
+    assert retried["structuredContent"]["status"] == "interrupted"
+    assert not target.exists()

@@ -51,7 +51,7 @@ async def test_a_deleted_sessions_approval_and_stream_ids_stay_unknown(
     )
     assert f"No approval with id {x_approval['id']}." in late
     stale = await harness.call_error("poll", stream_id=x_stream["stream_id"])
-    assert f"No stream with id {x_stream['id']}." in stale
+    assert f"No stream with id {x_stream['stream_id']}." in stale
     # The late allow reached nothing: y's call still waits, and its rm has not run.
     assert (await pending_of(harness, "y"))["id"] == y_approval["id"]
     assert important.read_text() == "keep me"

@@ -94,10 +94,14 @@ class SessionService:
             ended,
         )
 
+    async def secret(self, name: str) -> bytes:
+        """A random key of this database's own, made on first use and kept for its life."""
+        return await self.store.secrets.get_or_create(name)
+
     async def task_ids(self) -> TaskIds:
         """The ids of turns served as tasks, under this database's own key."""
         if self._task_ids is None:
-            self._task_ids = TaskIds(await self.store.secrets.get_or_create(SECRET_NAME))
+            self._task_ids = TaskIds(await self.secret(SECRET_NAME))
         return self._task_ids
 
     @property
