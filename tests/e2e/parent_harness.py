@@ -162,10 +162,12 @@ def run_interactive_parent(
     final_text: str,
     tool_timeout_ms: int,
     timeout_s: float = 120,
+    logged: Callable[[str], bool] | None = None,
 ) -> InteractiveRun:
     """Claude Code as a person runs it (no -p), in a tmux pane: sent the prompt as keys,
     run until ``done`` is set (the parent's script reached its last reply, ``final_text``)
-    and that reply is on the screen, or ``timeout_s``; the last screen."""
+    and that reply is on the screen, or ``timeout_s``; then, with ``logged``, until the
+    server's log satisfies it (at most 20 s). The last screen and the server's log."""
     env = _parent_env(tmp_path, model, tool_timeout_ms)
     config_path, mcp_log = _mcp_config(tmp_path, None)
     home = Path(env["HOME"])
@@ -206,10 +208,22 @@ def run_interactive_parent(
         done.wait(timeout_s)
         final = _until_screen(tmux, session, lambda screen: final_text in screen, 30)
         screen = final if final is not None else _screen(tmux, session)
+        if logged is not None:
+            # What Claude Code sends the server after its model's last reply, within a bound.
+            _until(lambda: logged(mcp_log.read_text(errors="replace")), 20)
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
     log = mcp_log.read_text(errors="replace") if mcp_log.exists() else ""
     return InteractiveRun(screen, log)
+
+
+def _until(holds: Callable[[], bool], bound_s: float) -> bool:
+    ends = time.monotonic() + bound_s
+    while time.monotonic() < ends:
+        if holds():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _until_screen(

@@ -10,6 +10,7 @@ pane against the scripted model, which scripts the parent's tool calls.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -68,3 +69,43 @@ def test_interactive_claude_code_takes_a_chat_as_a_task(tmp_path: Path) -> None:
     # It followed the task with tasks/get (the server logs each at DEBUG) to its end.
     assert f"tasks/get {task_id}: working" in run.mcp_log, context
     assert f"tasks/get {task_id}: completed" in run.mcp_log, context
+
+
+def test_claude_codes_taskstop_cancels_the_task_and_interrupts_the_turn(tmp_path: Path) -> None:
+    observed: dict[str, Any] = {}
+    done = threading.Event()
+    gate = threading.Event()
+
+    def script() -> ParentScript:
+        names = ",".join(tool(name) for name in ("create", "chat"))
+        found = yield tool_use("ToolSearch", {"query": f"select:{names}"})
+        while isinstance(found, str) and "still connecting" in found:
+            found = yield tool_use("ToolSearch", {"query": f"select:{names}"})
+        yield tool_use(tool("create"), {"name": "main", "cwd": str(tmp_path)})
+        started = yield tool_use(tool("chat"), {"name": "main", "prompt": "never ends"})
+        observed["chat"] = started
+        (background,) = re.findall(r'TaskStop with task_id "([^"]+)"', str(started))
+        observed["stopped"] = yield tool_use("TaskStop", {"task_id": background})
+        done.set()
+        yield text(FINAL)
+
+    roles = Roles(script())
+    roles.children.append(text("held ", "forever", gate=gate, gate_after_deltas=1))
+    try:
+        with ScriptedModel(responder=roles) as model:
+            run = run_interactive_parent(
+                tmp_path,
+                model,
+                done,
+                final_text=FINAL,
+                tool_timeout_ms=TOOL_TIMEOUT_MS,
+                logged=lambda log: "tasks/cancel" in log,
+            )
+    finally:
+        gate.set()
+
+    context = f"seen: {roles.seen}\nscreen:\n{run.screen}\nserver: {run.mcp_log[-4000:]}"
+    assert done.is_set(), context
+    task_id = observed["chat"].split("server-side task ", 1)[1].split(".", 1)[0]
+    # TaskStop is Claude Code's tasks/cancel, and the turn it cancels is interrupted.
+    assert f"tasks/cancel {task_id}: interrupted" in run.mcp_log, context

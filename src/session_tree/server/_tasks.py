@@ -165,12 +165,13 @@ class ChatTasks(Extension):
         async with _known(params.task_id):
             stream_id = (await service.task_ids()).stream_of(params.task_id)
             current = await service.summarize(stream_id)
-        log.debug("tasks/cancel %s: %s", params.task_id, current.status)
+        outcome = current.status.value
         if not current.status.terminal:
             # A session runs one turn at a time, so its running turn is this one. Cancelling
             # is cooperative: a turn that ends first just ends.
             with contextlib.suppress(SessionTreeError):
-                await service.interrupt(current.session)
+                outcome = (await service.interrupt(current.session)).status
+        log.debug("tasks/cancel %s: %s", params.task_id, outcome)
         return {"resultType": "complete"}
 
     async def _task(self, service: SessionService, stream_id: int) -> dict[str, Any]:
