@@ -212,3 +212,25 @@ async def test_a_retry_that_reaches_a_restarted_server_is_answered_from_the_stor
     assert not retried.get("isError"), retried
     assert retried["structuredContent"]["status"] == "interrupted"
     assert not target.exists()
+
+
+async def test_a_declined_ask_in_a_task_leaves_the_approval_to_the_parent(
+    tmp_path: Path, model: ScriptedModel
+) -> None:
+    target = tmp_path / "parent-after-decline.txt"
+    model.push(write(target), text("written"))
+    async with modern_serve(tmp_path, model) as client:
+        await create(client, "main", tmp_path, loopback=True, ask_human=True)
+        task_id = (await client.call("chat", name="main", prompt="write it"))["taskId"]
+        asking = await until_task(client, task_id, "input_required")
+        (key,) = asking["inputRequests"]
+        await client.request(
+            "tasks/update", {"taskId": task_id, "inputResponses": {key: {"action": "decline"}}}
+        )
+        handed = await until_task(client, task_id, "working")
+        (approval,) = (await client.call("loopback_pending"))["structuredContent"]["approvals"]
+        await client.call("loopback_respond", approval_id=approval["id"], decision="allow")
+        done = await until_task(client, task_id, "completed", "cancelled")
+    assert "loopback_respond" in handed["statusMessage"]
+    assert done["status"] == "completed"
+    assert target.exists()
