@@ -48,7 +48,7 @@ async def interrupted_turn(server: Server, model: ScriptedModel, name: str) -> f
     model.push(text("never ", "finished", gate=gate, gate_after_deltas=1))
     try:
         started = await server.call("chat_async", name=name, prompt="long")
-        stream_id = started["id"]
+        stream_id = started["stream_id"]
         with anyio.fail_after(WAIT_S):
             from_seq = 0
             while True:

@@ -435,7 +435,7 @@ class Soak:
                         stream = await self.server.call(
                             "chat_async", name=state.name, prompt=prompt
                         )
-                        stream_id = int(stream["id"])
+                        stream_id = int(stream["stream_id"])
                         from_seq = 0
                     state.streams.append(stream_id)
                     first_live = from_seq
@@ -733,18 +733,20 @@ class Soak:
         records = {t.stream_id: t for t in self.turns}
         for state in self.sessions.values():
             streams = (await self.server.call("streams", name=state.name, limit=1000))["streams"]
-            ids = sorted(int(s["id"]) for s in streams)
+            ids = sorted(int(s["stream_id"]) for s in streams)
             if ids != sorted(state.streams):
                 self.problem(
                     f"{state.name}: streams {ids}, the run started {sorted(state.streams)}"
                 )
             for stream in streams:
-                record = records.get(int(stream["id"]))
+                record = records.get(int(stream["stream_id"]))
                 if stream["status"] in ("running", "awaiting_permission"):
-                    self.problem(f"{state.name}: stream {stream['id']} still {stream['status']}")
-                elif record is not None and int(stream["last_seq"]) != record.events - 1:
                     self.problem(
-                        f"{state.name}: stream {stream['id']} last_seq {stream['last_seq']}, "
+                        f"{state.name}: stream {stream['stream_id']} still {stream['status']}"
+                    )
+                elif record is not None and int(stream["events"]) != record.events:
+                    self.problem(
+                        f"{state.name}: stream {stream['stream_id']} holds {stream['events']} events, "
                         f"{record.events} events read"
                     )
             info = await self.server.call("get", name=state.name)

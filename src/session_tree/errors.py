@@ -11,6 +11,7 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── SessionNotFound
     │   ├── NodeNotFound
     │   ├── StreamNotFound
+    │   ├── TaskNotFound
     │   └── ApprovalNotFound
     ├── Conflict
     │   ├── SessionExists
@@ -77,6 +78,14 @@ class StreamNotFound(NotFound):
     def __init__(self, stream_id: int) -> None:
         self.stream_id = stream_id
         super().__init__(f"No stream with id {stream_id}.")
+
+
+class TaskNotFound(NotFound):
+    """A task id this database never gave out, or whose turn is gone with its session."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"No task with id {task_id!r}.")
 
 
 class ApprovalNotFound(NotFound):

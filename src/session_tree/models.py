@@ -233,7 +233,13 @@ class Workspace(Frozen):
 
 
 class Session(Frozen):
-    id: int
+    # A client names a session by its name; the row id stays inside (not in any result, nor
+    # in the schema a client checks results against).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
+    id: int = Field(exclude=True)
     name: str
     title: str | None = Field(
         default=None,
@@ -285,7 +291,12 @@ class Stream(Frozen):
 
 
 class Event(Frozen):
-    stream_id: int
+    # Shown in a poll of its stream, which names the stream once, not once per event.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
+    stream_id: int = Field(exclude=True)
     seq: int
     kind: str
     data: JSONObject
@@ -300,8 +311,12 @@ class ApprovalStatus(StrEnum):
 
 
 class Approval(Frozen):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
     id: int
-    session_id: int
+    session_id: int = Field(exclude=True)  # the session is named by session_name
     session_name: str
     stream_id: int | None
     tool_name: str

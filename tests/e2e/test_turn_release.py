@@ -34,7 +34,7 @@ async def test_a_chat_right_after_poll_reports_the_end_is_never_refused_as_busy(
         )
         assert not started.is_error, f"turn {turn} refused: {started.content}"
         assert started.structured_content is not None
-        stream_id, from_seq = started.structured_content["id"], 0
+        stream_id, from_seq = started.structured_content["stream_id"], 0
         while True:
             page = await harness.call("poll", stream_id=stream_id, from_seq=from_seq, wait_ms=0)
             from_seq = page["next_seq"]

@@ -165,7 +165,7 @@ async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
     assert "from the child" in shown
 
     (stream,) = (await harness.call("streams", name="main"))["streams"]
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
     assert await anyio.Path(asked).read_text() == "from the child"
     assert events[-1]["kind"] == "turn_end"
 
@@ -198,7 +198,7 @@ async def test_deny_with_a_message_in_the_inbox_reaches_the_child(
 
     await look(deny)
     (stream,) = (await harness.call("streams", name="main"))["streams"]
-    await harness.poll_to_end(stream["id"])
+    await harness.poll_to_end(stream["stream_id"])
     assert not await anyio.Path(asked).exists()
     _, blocks = transcript(model.conversation_requests()[-1])[-1]
     (result,) = [b for b in blocks if b.startswith("[tool_result")]
@@ -223,7 +223,7 @@ async def test_an_edited_input_is_what_runs_and_remember_keeps_a_rule(
 
     await look(edit_and_allow)
     (stream,) = (await harness.call("streams", name="main"))["streams"]
-    await harness.poll_to_end(stream["id"])
+    await harness.poll_to_end(stream["stream_id"])
     assert await anyio.Path(asked).read_text() == "from the person"
     config = (await harness.call("get", name="main"))["session"]["config"]
     assert "Write(*.txt)" in config["allowed_tools"]
@@ -337,7 +337,7 @@ async def test_the_page_updates_live_while_a_turn_streams(
     try:
         shown = await look(first_part)
         assert "second part." not in shown
-        still = await harness.call("poll", stream_id=started["id"], from_seq=0)
+        still = await harness.call("poll", stream_id=started["stream_id"], from_seq=0)
         assert still["status"] == "running"
     finally:
         gate.set()
@@ -360,7 +360,7 @@ async def test_the_page_updates_live_while_a_turn_streams(
     held = threading.Event()
     model.push(text("and again", gate=held, gate_after_deltas=0))
     second = await harness.call("chat_async", name="main", prompt="once more")
-    live = f'section.live[data-stream="{second["id"]}"]'
+    live = f'section.live[data-stream="{second["stream_id"]}"]'
 
     def second_panel() -> bool:
         return bool(wait(browser, lambda d: css(d, live), "the second turn's panel"))

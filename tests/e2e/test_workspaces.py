@@ -80,7 +80,7 @@ async def test_a_fork_branches_the_files_and_the_users_checkout_stays_as_it_was(
         stream = await harness.call(
             "chat_async", name=name, prompt=f"write {where / 'c.txt'} {content} together"
         )
-        started[name] = stream["id"]
+        started[name] = stream["stream_id"]
     for stream_id in started.values():
         events = await harness.poll_to_end(stream_id)
         assert events[-1]["kind"] == "turn_end", events[-1]
@@ -189,7 +189,7 @@ async def test_an_interrupted_turn_leaves_a_snapshot_of_what_it_wrote(
         await harness.call("interrupt", name="main")
     finally:
         hold.set()
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
 
     assert events[-1]["kind"] == "interrupted"
     commit = events[-1]["data"]["commit"]

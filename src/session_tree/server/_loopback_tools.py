@@ -59,8 +59,9 @@ async def loopback_pending(
         Field(ge=0, le=50_000, description="long poll: wait this long for a first request"),
     ] = 0,
 ) -> PendingList:
-    """Tool calls that children wait on, oldest first. With wait_ms, waits until one arrives,
-    so one call watches every child at once. Answer each with loopback_respond."""
+    """Children waiting for permission: the tool calls they wait on, oldest first. With
+    wait_ms, waits until one arrives, so one call watches every child at once. Answer each
+    with loopback_respond."""
     return await service_of(ctx).pending(name, wait_ms)
 
 

@@ -34,6 +34,7 @@ from ._results import (
     SessionInfo,
     SessionState,
     StreamList,
+    StreamView,
     ToolCallSummary,
     TreeResult,
 )
@@ -43,6 +44,7 @@ from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
 from ._supervisor import Supervisor, open_supervisor, turn_status
+from ._tasks import TaskIds
 from ._transcripts import Imported, export_branch, import_transcript
 from ._workspace_changes import (
     ApplyResult,
@@ -92,7 +94,9 @@ __all__ = [
     "SessionState",
     "Settings",
     "StreamList",
+    "StreamView",
     "Supervisor",
+    "TaskIds",
     "ToolCallSummary",
     "TreeResult",
     "TurnState",

@@ -24,6 +24,7 @@ from ._chat import AskHuman, Chat, OnProgress
 from ._context_use import context_use
 from ._loopback import Loopback
 from ._peers import end_orphaned_turns, watch_peers
+from ._progress import ProgressReader
 from ._results import (
     ChatResult,
     ClaudeSessionList,
@@ -44,6 +45,7 @@ from ._results import (
 from ._search import SessionFilter
 from ._sessions import Sessions
 from ._settings import Settings
+from ._tasks import SECRET_NAME, TaskIds
 from ._transcripts import claude_sessions, export_claude_session, import_claude_session
 from ._turns import TurnRunner
 from ._workspace_changes import WorkspaceChanges
@@ -62,6 +64,7 @@ class SessionService:
         self.sessions = Sessions(store, turns, self.workspaces)
         self.changes = WorkspaceChanges(self.workspaces)
         self.chats = Chat(store, turns, self.loopback, settings)
+        self._task_ids: TaskIds | None = None
 
     @classmethod
     @asynccontextmanager
@@ -97,6 +100,16 @@ class SessionService:
             (anyio.current_time() - started) * 1000,
             ended,
         )
+
+    async def secret(self, name: str) -> bytes:
+        """A random key of this database's own, made on first use and kept for its life."""
+        return await self.store.secrets.get_or_create(name)
+
+    async def task_ids(self) -> TaskIds:
+        """The ids of turns served as tasks, under this database's own key."""
+        if self._task_ids is None:
+            self._task_ids = TaskIds(await self.secret(SECRET_NAME))
+        return self._task_ids
 
     @property
     def pool(self) -> ChildPool:
@@ -213,6 +226,18 @@ class SessionService:
 
     async def summarize(self, stream_id: int) -> ChatResult:
         return await self.chats.summarize(stream_id)
+
+    async def stream(self, stream_id: int) -> Stream:
+        return await self.store.streams.get(stream_id)
+
+    async def doing(self, stream_id: int) -> str:
+        """What a turn's child is doing, in a few words: its latest progress message."""
+        reader = ProgressReader()
+        from_seq, doing = 0, ""
+        while events := await self.store.streams.read(stream_id, from_seq=from_seq, limit=1000):
+            doing = reader.read(events)
+            from_seq = events[-1].seq + 1
+        return doing or "starting"
 
     async def interrupt(self, name: str) -> InterruptResult:
         session = await self.store.sessions.get(name)

@@ -28,6 +28,7 @@ from ._results import (
     SearchResult,
     SessionInfo,
     StreamList,
+    StreamView,
     TreeResult,
 )
 from ._search import SessionFilter, infos, page, search
@@ -265,7 +266,8 @@ class Sessions:
     async def streams(self, name: str | None, limit: int) -> StreamList:
         if name is not None:
             await self.store.sessions.get(name)
-        return StreamList(streams=await self.store.streams.recent(name, limit=limit))
+        recent = await self.store.streams.recent(name, limit=limit)
+        return StreamList(streams=[StreamView.of(stream) for stream in recent])
 
 
 def _title(title: str | None) -> str | None:

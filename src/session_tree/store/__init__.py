@@ -8,7 +8,7 @@
 
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
 ``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
-``SessionStore`` mirror), ``search`` (full text over every node) and ``turns`` (a turn's writes across the others,
+``SessionStore`` mirror), ``search`` (full text over every node), ``secrets`` (keys kept across restarts) and ``turns`` (a turn's writes across the others,
 each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
@@ -23,6 +23,7 @@ from ._approvals import Approvals
 from ._database import Database, Reads, Synchronous
 from ._nodes import Nodes
 from ._search import NodeHit, Search
+from ._secrets import Secrets
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
 from ._streams import Streams
@@ -70,6 +71,7 @@ class Store:
         self.turns = Turns(db)
         self.search = Search(db)
         self.workspaces = Workspaces(db)
+        self.secrets = Secrets(db)
 
     @property
     def path(self) -> str:
