@@ -61,6 +61,8 @@ FIRST_READ = 64
 # about 240 MiB). A node bigger than an eighth of the byte budget is not kept.
 CACHE_NODES = 200_000
 CACHE_BYTES = 128 * 1024 * 1024
+NODE_CACHE_MB = 2 * CACHE_BYTES / (1024 * 1024)
+"""Both generations' byte budget in MiB: the default of ``SESSION_TREE_NODE_CACHE_MB``."""
 NODE_OVERHEAD = 1024
 _NODE_LIST = TypeAdapter(list[Node])
 

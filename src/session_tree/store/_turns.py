@@ -30,6 +30,7 @@ from ..models import (
 from . import _rows
 from ._approvals import expire_pending
 from ._database import Database, now, reads
+from ._event_runs import compact
 from ._nodes import insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
@@ -154,6 +155,7 @@ class Turns:
             session = session.model_copy(update=changed)
             # The child asks nothing more once its turn has a result.
             await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
+            await compact(conn, stream_id)
             return TurnEnd(
                 session=session, summary_node=summary_node, stream=stream, recorded=recorded
             )
@@ -172,6 +174,7 @@ class Turns:
             if row is None or StreamStatus(row[0]).terminal:
                 return None
             await insert_events(conn, stream_id, [event])
+            await compact(conn, stream_id)
             # Its end sets the session idle (update_status).
             return await update_status(conn, stream_id, status, error=reason)
 
