@@ -31,7 +31,7 @@ from . import _rows
 from ._approvals import expire_pending
 from ._database import Database, now, reads
 from ._event_runs import compact
-from ._nodes import insert_chain
+from ._nodes import SWEEP, insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
 from ._streams import insert_events, insert_stream, update_status
@@ -62,16 +62,20 @@ class Turns:
         self._db = db
 
     async def begin(
-        self, session_name: str, prompt: NewNode, *, runner: str | None = None
+        self, session_name: str, prompt: NewNode, *, runner: str | None = None, sweep: bool = False
     ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
         this process or any other, and on a session deleted meanwhile
         (:class:`SessionNotFound`): ``Sessions.delete`` is a write transaction
         too, so one of the two sees the other's result. ``runner`` names the
-        process running it."""
+        process running it. With ``sweep``, the tree's ephemeral nodes no one needs
+        go first (:meth:`Nodes.sweep_ephemeral`), in the same transaction: a kept
+        turn's start saves a commit."""
         async with self._db.write() as conn:
             session = await _session(conn, session_name)
+            if sweep:
+                await conn.execute(SWEEP, {"tree_id": session.tree_id, "keep": "[]"})
             running = await reads(conn).one(
                 f"SELECT id FROM streams WHERE session_id = ? "
                 f"AND status IN ({_rows.ACTIVE_STREAM}) ORDER BY id DESC LIMIT 1",
