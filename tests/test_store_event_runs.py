@@ -26,7 +26,7 @@ SUMMARY = NewNode(kind=NodeKind.SUMMARY, data={"claude_session_id": "c-1"})
 class Piece:
     """What the child said: deltas and the block they spell (or not quite), or something else."""
 
-    kind: str  # text, thinking, tool_result, note
+    kind: str  # text, thinking, tool_result, note, odd
     deltas: tuple[str, ...]
     spelled: bool  # whether the block's text is the deltas' text
     body: str
@@ -39,7 +39,7 @@ class Piece:
 
 pieces = st.builds(
     Piece,
-    kind=st.sampled_from(["text", "text", "thinking", "tool_result", "note"]),
+    kind=st.sampled_from(["text", "text", "thinking", "tool_result", "note", "odd"]),
     deltas=st.lists(st.text(max_size=20), max_size=60).map(tuple),
     spelled=st.booleans(),
     body=st.text(max_size=30),
@@ -68,6 +68,12 @@ def records_of(piece: Piece, ephemeral: bool) -> list[Record]:
         kind = NodeKind.TEXT if field == "text" else NodeKind.THINKING
         deltas: list[Record] = [(delta_kind, {field: text}, None) for text in piece.deltas]
         return [*deltas, (field, dict(data), node(kind, data))]
+    if piece.kind == "odd":  # deltas, then a text block whose node has no text field
+        odd: JSONObject = {"x": piece.body}
+        return [
+            *[("text_delta", {"text": text}, None) for text in piece.deltas],
+            ("text", dict(odd), node(NodeKind.TEXT, odd)),
+        ]
     if piece.kind == "tool_result":
         result: JSONObject = {"tool_use_id": "t1", "content": piece.body, "is_error": False}
         return [("tool_result", dict(result), node(NodeKind.TOOL_RESULT, result))]
@@ -93,7 +99,7 @@ async def run_turn(
         stream_id, parent = start.stream.id, start.prompt_node.id
         records = [record for piece in turn for record in records_of(piece, ephemeral)]
         last_text = next(
-            (data["text"] for kind, data, _ in reversed(records) if kind == "text"), None
+            (data.get("text") for kind, data, _ in reversed(records) if kind == "text"), None
         )
         records.append(("result", {"subtype": "success", "result": last_text, "x": 1.5}, None))
         # Written in batches, as the child's items arrive: a batch shares one created_at.
