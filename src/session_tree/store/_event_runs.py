@@ -78,6 +78,8 @@ def expand(stream_id: int, rows: Sequence[sqlite3.Row], from_seq: int, limit: in
             stamps,
             strict=True,
         ):
+            if seq >= from_seq + limit:
+                break  # seqs have no gaps: the page ends before this one
             if seq >= from_seq:
                 out.append(
                     Event(
