@@ -95,12 +95,18 @@ class Turns:
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
             )
             check_transition(f"Session {session_name!r}", session.status, SessionStatus.RUNNING)
+            updated = now()
             await conn.execute(
                 "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
-                (SessionStatus.RUNNING.value, now(), session.id),
+                (SessionStatus.RUNNING.value, updated, session.id),
             )
-            # Read again: a first turn's prompt is the session's title.
-            session = await _session(conn, session_name)
+            # A first turn's prompt is the session's title: read again only while it has
+            # none; otherwise the row is as just written (one trip fewer a turn).
+            if session.title is None:
+                session = await _session(conn, session_name)
+            else:
+                changed = {"status": SessionStatus.RUNNING, "updated_at": updated}
+                session = session.model_copy(update=changed)
             return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
 
     async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
