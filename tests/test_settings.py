@@ -18,6 +18,7 @@ VARIABLES = (
     "SESSION_TREE_IDLE_TIMEOUT_S",
     "SESSION_TREE_MAX_DB_MB",
     "SESSION_TREE_LOOPBACK_TOKEN",
+    "SESSION_TREE_NODE_CACHE_MB",
 )
 
 
@@ -42,6 +43,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("SESSION_TREE_IDLE_TIMEOUT_S", "inf", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "-3", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "lots", "0 or more"),
+        ("SESSION_TREE_NODE_CACHE_MB", "-1", "a number of MiB, 0 or more"),
+        ("SESSION_TREE_NODE_CACHE_MB", "256MB", "a number of MiB, 0 or more"),
+        ("SESSION_TREE_NODE_CACHE_MB", "nan", "a number of MiB, 0 or more"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_its_value_and_what_is_allowed(
@@ -108,3 +112,11 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert (settings.synchronous, settings.max_children) == ("FULL", 3)
     assert (settings.idle_timeout_s, settings.chat_wait_s) == (0, 1.5)
     assert settings.db_path.is_absolute()
+
+
+def test_the_node_cache_is_256_mib_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().node_cache_mb == 256
+    monkeypatch.setenv("SESSION_TREE_NODE_CACHE_MB", "0")
+    assert Settings.from_env().node_cache_mb == 0
+    monkeypatch.setenv("SESSION_TREE_NODE_CACHE_MB", "12.5")
+    assert Settings.from_env().node_cache_mb == 12.5

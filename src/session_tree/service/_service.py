@@ -71,7 +71,10 @@ class SessionService:
     async def open(cls, settings: Settings) -> AsyncIterator[SessionService]:
         """The store, the children and every running turn, for the length of a block."""
         async with Store.open(
-            settings.db_path, synchronous=settings.synchronous, max_mb=settings.max_db_mb
+            settings.db_path,
+            synchronous=settings.synchronous,
+            max_mb=settings.max_db_mb,
+            node_cache_mb=settings.node_cache_mb,
         ) as store:
             await end_orphaned_turns(store)
             workspaces = Workspaces(store)

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from ..errors import SettingsError
-from ..store import Synchronous
+from ..store import NODE_CACHE_MB, Synchronous
 
 # Set in an outside Claude Code's MCP config: this server then serves only
 # loopback_permit, on behalf of the session the token belongs to.
@@ -40,6 +40,7 @@ _VARIABLES = {
     "idle_timeout_s": "SESSION_TREE_IDLE_TIMEOUT_S",
     "max_db_mb": "SESSION_TREE_MAX_DB_MB",
     "peer_check_s": "SESSION_TREE_PEER_CHECK_S",
+    "node_cache_mb": "SESSION_TREE_NODE_CACHE_MB",
     "loopback_token": LOOPBACK_TOKEN_VAR,
 }
 _ALLOWED = {
@@ -52,6 +53,8 @@ _ALLOWED = {
     "max_db_mb": "a number of MiB, 0 or more (the cap on the database's size; 0: no cap)",
     "peer_check_s": "a number of seconds, 0 or more (how often to look for turns of servers "
     "that are gone; 0: only at start)",
+    "node_cache_mb": "a number of MiB, 0 or more (the most memory nodes already read may "
+    "hold, for deep branches; 0: keep none)",
     "loopback_token": "a loopback token, as loopback_config hands out",
 }
 # Settings given as command-line flags rather than variables, by their flag.
@@ -85,6 +88,12 @@ class Settings(BaseModel):
         ge=0,
         allow_inf_nan=False,
         description="look for turns of servers that are gone this often (0: only at start)",
+    )
+    node_cache_mb: float = Field(
+        default=NODE_CACHE_MB,
+        ge=0,
+        allow_inf_nan=False,
+        description="most memory in MiB the nodes already read may hold (0: none)",
     )
     loopback_token: str | None = Field(
         default=None, description="serve only loopback_permit, for the session with this token"

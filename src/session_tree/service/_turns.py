@@ -119,15 +119,14 @@ class TurnRunner:
         check_cwd(session.config.cwd, name)
         checked_claude_binary()
         await check_budget(self.store, session)
-        if not ephemeral:
-            # Side questions asked before this turn are no longer anyone's to read
-            # from the tree once the branch moves on; a running one is kept.
-            await self.store.nodes.sweep_ephemeral(session.tree_id)
         # The store refuses a second turn on a session whose turn runs in another process.
+        # A kept turn sweeps first: side questions asked before it are no longer anyone's
+        # to read from the tree once the branch moves on (a running one is kept).
         start = await self.store.turns.begin(
             name,
             NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
             runner=self.runner,
+            sweep=not ephemeral,
         )
         turn = RunningTurn(stream_id=start.stream.id, session=name)
         self._local[name] = turn

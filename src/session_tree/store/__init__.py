@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ._approvals import Approvals
 from ._database import Database, Reads, Synchronous
-from ._nodes import Nodes
+from ._nodes import NODE_CACHE_MB, NodeCache, Nodes
 from ._search import NodeHit, Search
 from ._secrets import Secrets
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
@@ -39,6 +39,7 @@ from ._turns import Record, TurnEnd, Turns, TurnStart
 from ._workspaces import Workspaces
 
 __all__ = [
+    "NODE_CACHE_MB",
     "NodeHit",
     "Reads",
     "Record",
@@ -61,9 +62,10 @@ __all__ = [
 class Store:
     """One open session-tree database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, node_cache_mb: float = NODE_CACHE_MB) -> None:
         self.db = db
-        self.nodes = Nodes(db)
+        # Two generations share the budget (store/_nodes.py); 0 keeps no node.
+        self.nodes = Nodes(db, NodeCache(max_bytes=int(node_cache_mb * 1024 * 1024) // 2))
         self.sessions = Sessions(db)
         self.streams = Streams(db)
         self.approvals = Approvals(db)
@@ -85,6 +87,7 @@ class Store:
         synchronous: Synchronous = "NORMAL",
         max_mb: float = 0,
         check_writable: bool = True,
+        node_cache_mb: float = NODE_CACHE_MB,
     ) -> Store:
         """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
 
@@ -92,11 +95,13 @@ class Store:
         full disk. ``check_writable=False`` opens an up-to-date file without writing
         to it (for reading a database one cannot write); otherwise a file that
         cannot be written is refused here with :class:`DatabaseUnwritable`.
+        ``node_cache_mb`` is the most memory the nodes already read may hold (0: none).
         """
         return cls(
             await Database.open(
                 path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
-            )
+            ),
+            node_cache_mb=node_cache_mb,
         )
 
     @classmethod
@@ -108,10 +113,15 @@ class Store:
         synchronous: Synchronous = "NORMAL",
         max_mb: float = 0,
         check_writable: bool = True,
+        node_cache_mb: float = NODE_CACHE_MB,
     ) -> AsyncIterator[Store]:
         """Open the database for the length of an ``async with`` block."""
         store = await cls.connect(
-            path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
+            path,
+            synchronous=synchronous,
+            max_mb=max_mb,
+            check_writable=check_writable,
+            node_cache_mb=node_cache_mb,
         )
         try:
             yield store
