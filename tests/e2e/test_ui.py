@@ -170,7 +170,7 @@ async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
     assert events[-1]["kind"] == "turn_end"
 
     def final_text() -> str:
-        browser.get(f"{ui.base}/streams/{stream['id']}")
+        browser.get(f"{ui.base}/streams/{stream['stream_id']}")
         return wait(browser, lambda d: css(d, ".final-text"), "the final text")[0].text
 
     assert await look(final_text) == "done with the file"
