@@ -229,12 +229,8 @@ class Workspaces:
         return workspace
 
     async def _add_worktree(self, workspace: Workspace, commit: str) -> None:
-        # No hooks: the user's post-checkout hook is for their checkouts, not this one.
-        await _git.git(
-            workspace.repo,
-            *("-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach"),
-            *(workspace.path, commit),
-        )
+        # No hooks (as for every git call here): post-checkout is for the user's checkouts.
+        await _git.git(workspace.repo, "worktree", "add", "--detach", workspace.path, commit)
         # The worktree's index has every file's stat data from the checkout: a copy makes
         # the private index's first snapshot read only the files that changed.
         shutil.copyfile(await _git.index_path(workspace.path), self.index_file(workspace))
@@ -277,7 +273,15 @@ def _same_place(cwd: str, workspace: Workspace) -> str:
     """``cwd``'s place under the repository's top, in the worktree (its top if not there)."""
     below = os.path.relpath(os.path.realpath(cwd), os.path.realpath(workspace.repo))
     inside = os.path.normpath(os.path.join(workspace.path, below))
-    if below.startswith("..") or not os.path.isdir(inside):
+    top = os.path.realpath(workspace.path)
+    # In the worktree that place may be a symlink (a turn made it, or a fork's commit has
+    # one): the child starts inside its worktree, never where a link leads.
+    if (
+        below == os.pardir
+        or below.startswith(os.pardir + os.sep)
+        or not os.path.isdir(inside)
+        or os.path.commonpath([top, os.path.realpath(inside)]) != top
+    ):
         return workspace.path
     return inside
 
