@@ -15,7 +15,7 @@ from e2e.workspace_helpers import git, make_repo, user_state
 from session_tree.errors import GitNotInstalled, InvalidArgument
 from session_tree.models import Session, SessionConfig
 from session_tree.server._advice import advised
-from session_tree.service import WorkspaceChanges, Workspaces
+from session_tree.service import SessionService, Settings, WorkspaceChanges, Workspaces
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -224,3 +224,31 @@ async def test_snapshots_of_several_branches_of_one_repository_at_once_all_land(
         assert commit is not None
         assert git(repo, "rev-parse", workspace.ref) == commit
         assert f"own-{i}.txt" in git(repo, "ls-tree", "--name-only", commit).split()
+
+
+async def test_a_delete_git_cannot_finish_still_deletes_and_start_up_finishes_it(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "project")
+    settings = Settings(db_path=tmp_path / "st.db", loopback_token=None)
+    async with SessionService.open(settings) as service:
+        await service.sessions.create("main", SessionConfig(cwd=str(repo), workspace="git"))
+        workspace = await service.workspaces.of(await service.store.sessions.get("main"))
+        # Another git holds the session's ref (say a gc of the user's): its delete fails.
+        held = repo / ".git" / f"{workspace.ref}.lock"
+        held.write_text("")
+
+        done = await service.sessions.delete("main")
+
+        assert done.session == "main"
+        assert await service.store.sessions.names() == []
+        assert f"unused worktree {workspace.path} (its session is gone)" in (
+            await service.workspaces.problems()
+        )
+    held.unlink()
+    async with Store.open(str(tmp_path / "st.db")) as store, store.db.write() as conn:
+        await conn.execute("UPDATE workspaces SET created_at = 0")  # a crash's leftover
+    async with SessionService.open(settings) as service:
+        assert await service.store.workspaces.all() == []
+    assert git(repo, "for-each-ref", "refs/session-tree/") == ""
+    assert not await anyio.Path(workspace.path).exists()
