@@ -252,3 +252,28 @@ async def test_a_delete_git_cannot_finish_still_deletes_and_start_up_finishes_it
         assert await service.store.workspaces.all() == []
     assert git(repo, "for-each-ref", "refs/session-tree/") == ""
     assert not await anyio.Path(workspace.path).exists()
+
+
+async def test_a_worktree_whose_git_link_a_child_replaced_is_restored_at_the_next_start(
+    tmp_path: Path, store: Store
+) -> None:
+    repo = make_repo(tmp_path / "project")
+    workspaces = Workspaces(store)
+    session = await _session(store, workspaces, repo)
+    workspace = await workspaces.of(session)
+    tree = Path(workspace.path)
+    (tree / "kept.txt").write_text("kept\n")
+    await workspaces.snapshot(session, "turn 1")
+    # A child ran `rm -rf .git && git init` in its worktree: a repository, not ours.
+    (tree / ".git").unlink()
+    git(tree, "init", "-q")
+
+    assert f"missing worktree {workspace.path} (restored at the next start)" in (
+        await workspaces.problems()
+    )
+    assert await workspaces.child_cwd(session) == workspace.path
+
+    assert (tree / ".git").is_file()  # a worktree of the user's repository again
+    assert (tree / "kept.txt").read_text() == "kept\n"
+    assert await workspaces.snapshot(session, "turn 2") is not None
+    assert len(list(workspaces.root.glob(f"{workspace.key}.broken-*"))) == 1

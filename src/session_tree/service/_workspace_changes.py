@@ -135,7 +135,7 @@ async def _check_new_branch(repo: str, branch: str) -> None:
         )
     if await _git.read_ref(repo, f"refs/heads/{branch}") is not None:
         raise InvalidArgument(
-            f"Branch {branch!r} exists already in {repo}; nothing was changed (an existing "
+            f"Branch {branch!r} already exists in {repo}; nothing was changed (an existing "
             "branch is never moved). Name a new branch."
         )
 

@@ -111,7 +111,7 @@ class Workspaces:
         """Where the session's child works: its worktree, at the same place under the
         repository's top as the session's cwd."""
         workspace = await self.of(session)
-        if not _is_dir(workspace.path):
+        if not await _is_worktree(workspace):
             await self._restore(workspace)
         return _same_place(_cwd(session), workspace)
 
@@ -163,7 +163,7 @@ class Workspaces:
                 lock = self.index_file(workspace) + ".lock"
                 if _remove_stale(lock, STALE_LOCK_S):
                     done.append(f"removed a stale lock {lock}")
-                if not await _is_worktree(workspace.path):
+                if not await _is_worktree(workspace):
                     await self._restore(workspace)
                     done.append(f"restored the worktree {workspace.path}")
             except (GitFailed, OSError) as exc:
@@ -182,7 +182,7 @@ class Workspaces:
         for workspace in rows:
             if workspace.session_id is None:
                 found.append(f"unused worktree {workspace.path} (its session is gone)")
-            elif not await _is_worktree(workspace.path):
+            elif not await _is_worktree(workspace):
                 found.append(f"missing worktree {workspace.path} (restored at the next start)")
         return found
 
@@ -230,7 +230,12 @@ class Workspaces:
 
     async def _add_worktree(self, workspace: Workspace, commit: str) -> None:
         # No hooks (as for every git call here): post-checkout is for the user's checkouts.
-        await _git.git(workspace.repo, "worktree", "add", "--detach", workspace.path, commit)
+        # Forced twice: git may still list the path (an entry a kill -9 left locked mid-add);
+        # the path is session-tree's own, named by the row's key, so nothing else is there.
+        await _git.git(
+            workspace.repo,
+            *("worktree", "add", "--force", "--force", "--detach", workspace.path, commit),
+        )
         # The worktree's index has every file's stat data from the checkout: a copy makes
         # the private index's first snapshot read only the files that changed.
         shutil.copyfile(await _git.index_path(workspace.path), self.index_file(workspace))
@@ -238,9 +243,10 @@ class Workspaces:
     async def _restore(self, workspace: Workspace) -> None:
         """The worktree again, at the session's last snapshot (a crash or a person removed it)."""
         commit = await _git.read_ref(workspace.repo, workspace.ref) or workspace.start_commit
-        await _git.git(workspace.repo, "worktree", "prune")
-        # Not a worktree any more, but it may hold files: kept aside, never deleted.
+        # Not a worktree any more, but it may hold files: kept aside, never deleted. Then
+        # prune forgets git's entry for it (its directory is gone now).
         _move_aside(workspace.path)
+        await _git.git(workspace.repo, "worktree", "prune")
         await self._add_worktree(workspace, commit)
         await _git.set_ref(workspace.repo, workspace.ref, commit)
 
@@ -249,13 +255,20 @@ class Workspaces:
         os.chmod(self.root, 0o700)
 
 
-async def _is_worktree(path: str) -> bool:
-    if not _is_dir(path):
+async def _is_worktree(workspace: Workspace) -> bool:
+    """Whether the workspace's directory is a worktree of its repository, at its top: a
+    directory git finds another repository for (a child's `git init` there, a database
+    kept inside a checkout) is not."""
+    if not _is_dir(workspace.path):
         return False
+    ask = ("rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir")
     try:
-        return await _git.git(path, "rev-parse", "--is-inside-work-tree") == "true"
-    except GitFailed:
+        top, common = (await _git.git(workspace.path, *ask)).splitlines()
+        theirs = await _git.git(workspace.repo, *ask[:2], "--git-common-dir")
+    except (GitFailed, ValueError):
         return False
+    same = os.path.realpath
+    return same(top) == same(workspace.path) and same(common) == same(theirs)
 
 
 def _cwd(session: Session) -> str:
