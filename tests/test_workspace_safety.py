@@ -277,3 +277,27 @@ async def test_a_worktree_whose_git_link_a_child_replaced_is_restored_at_the_nex
     assert (tree / "kept.txt").read_text() == "kept\n"
     assert await workspaces.snapshot(session, "turn 2") is not None
     assert len(list(workspaces.root.glob(f"{workspace.key}.broken-*"))) == 1
+
+
+async def test_git_variables_the_server_inherited_do_not_move_its_objects_or_refs(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path / "project")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name, value in (
+        ("GIT_OBJECT_DIRECTORY", str(elsewhere)),
+        ("GIT_NAMESPACE", "other"),
+    ):
+        monkeypatch.setenv(name, value)
+    workspaces = Workspaces(store)
+    session = await _session(store, workspaces, repo)
+    (Path((await workspaces.of(session)).path) / "made.txt").write_text("made\n")
+    await workspaces.snapshot(session, "turn 1")
+    await WorkspaceChanges(workspaces).apply("main", branch="result")
+    for name in ("GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"):
+        monkeypatch.delenv(name)
+
+    # The user's own git finds the branch, its files and the session's ref.
+    assert git(repo, "show", "result:made.txt") == "made"
+    assert git(repo, "for-each-ref", "--format=%(refname)", "refs/session-tree/") != ""

@@ -32,8 +32,19 @@ _IDENTITY = {
     "GIT_COMMITTER_EMAIL": "session-tree@localhost",
 }
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
-# What a git started here must not inherit: a repository or index the server was pointed at.
-_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR")
+# What a git started here must not inherit: a repository, index, object store or ref
+# namespace the server was pointed at (say, started from a git hook or alias): the user's
+# own git would not find what was written there.
+_DROPPED = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+)
 
 
 def git_binary() -> str:
