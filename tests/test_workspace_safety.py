@@ -12,7 +12,7 @@ import pytest
 
 from e2e.harness import eventually
 from e2e.workspace_helpers import git, make_repo, user_state
-from session_tree.errors import GitNotInstalled, InvalidArgument
+from session_tree.errors import GitNotInstalled, InvalidArgument, UncommittedChanges
 from session_tree.models import Session, SessionConfig
 from session_tree.server._advice import advised
 from session_tree.service import SessionService, Settings, WorkspaceChanges, Workspaces
@@ -301,3 +301,20 @@ async def test_git_variables_the_server_inherited_do_not_move_its_objects_or_ref
     # The user's own git finds the branch, its files and the session's ref.
     assert git(repo, "show", "result:made.txt") == "made"
     assert git(repo, "for-each-ref", "--format=%(refname)", "refs/session-tree/") != ""
+
+
+async def test_a_switch_refused_over_uncommitted_work_leaves_the_users_index_as_it_was(
+    tmp_path: Path, store: Store
+) -> None:
+    repo = make_repo(tmp_path / "project")  # notes.txt: the user's uncommitted work
+    workspaces = Workspaces(store)
+    await _session(store, workspaces, repo)
+    # Same content, new times: a git status that may write would refresh the index.
+    os.utime(repo / "README.md", (1_000_000_000, 1_000_000_000))
+    index = repo / ".git" / "index"
+    before = index.read_bytes()  # read, not asked of git status, which would refresh it
+
+    with pytest.raises(UncommittedChanges, match=r"notes\.txt"):
+        await WorkspaceChanges(workspaces).apply("main", branch="result", switch=True)
+
+    assert index.read_bytes() == before

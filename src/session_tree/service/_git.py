@@ -82,7 +82,15 @@ async def git_bytes(
 ) -> bytes:
     command = [git_binary(), *([] if hooks else _NO_HOOKS), *args]
     full_env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
-    full_env |= {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **_IDENTITY, **(env or {})}
+    # No optional locks: a git status in the user's checkout would otherwise write their
+    # index (a stat refresh), and take its lock from a git of theirs running then.
+    full_env |= {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+        "LC_ALL": "C",
+        **_IDENTITY,
+        **(env or {}),
+    }
     shown = " ".join(args[:3])
     try:
         with anyio.fail_after(timeout):
