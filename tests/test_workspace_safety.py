@@ -276,7 +276,10 @@ async def test_a_worktree_whose_git_link_a_child_replaced_is_restored_at_the_nex
     assert (tree / ".git").is_file()  # a worktree of the user's repository again
     assert (tree / "kept.txt").read_text() == "kept\n"
     assert await workspaces.snapshot(session, "turn 2") is not None
-    assert len(list(workspaces.root.glob(f"{workspace.key}.broken-*"))) == 1
+    (aside,) = workspaces.root.glob(f"{workspace.key}.broken-*")
+    assert f"{aside}: files kept aside from a broken worktree (look, then delete it)" in (
+        await workspaces.problems()
+    )
 
 
 async def test_git_variables_the_server_inherited_do_not_move_its_objects_or_refs(

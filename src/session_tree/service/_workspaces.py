@@ -41,6 +41,8 @@ log = logging.getLogger("session_tree.service")
 
 # An unbound row this old was left by a crash (a create takes seconds, not minutes).
 STALE_UNBOUND_S = 600.0
+# The mark of a directory _restore moved aside (it was no worktree, and may hold files).
+_ASIDE = ".broken-"
 # A private index lock this old was left by a git that died with its server.
 STALE_LOCK_S = 60.0
 
@@ -175,7 +177,10 @@ class Workspaces:
         rows = await self.store.workspaces.all()
         known = {Path(w.path).name for w in rows}
         found = [
-            f"stray worktree {entry} (no session has it)"
+            # What _restore moved aside may hold a turn's files: named as that, not as junk.
+            f"{entry}: files kept aside from a broken worktree (look, then delete it)"
+            if _ASIDE in entry.name
+            else f"stray worktree {entry} (no session has it)"
             for entry in _directories(self.root)
             if entry.name not in known
         ]
@@ -326,4 +331,4 @@ def _copy_if_there(source: str, target: str) -> None:
 
 def _move_aside(path: str) -> None:
     if os.path.exists(path):
-        os.rename(path, f"{path}.broken-{int(time.time())}")
+        os.rename(path, f"{path}{_ASIDE}{int(time.time())}")
