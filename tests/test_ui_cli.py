@@ -26,3 +26,21 @@ def test_a_port_in_use_is_refused_with_what_to_do(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "choose another --port" in done.stderr
     assert not (tmp_path / "st.db").exists()
+
+
+def test_a_missing_database_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "st.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "session_tree.cli", "ui", "--port", "0"],
+        env={"SESSION_TREE_DB": str(missing), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"no database at {missing}" in done.stderr
+    assert "--db or SESSION_TREE_DB" in done.stderr
+    assert not missing.exists()
+    assert not missing.parent.exists()
