@@ -117,7 +117,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
         result = await supervisor.tree(name)
         turns = await supervisor.turns(list(result.tree.heads))
         graph = layout(result.tree, turn_status(turns), expanded=expanded)
-        info = next((r for r in await supervisor.list() if r.session.name == name), None)
+        info = await supervisor.info(name)
         return HTMLResponse(
             pages.render(
                 "session.html",
