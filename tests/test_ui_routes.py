@@ -66,3 +66,14 @@ async def test_a_bad_expand_list_leaves_the_tree_folded(client: httpx.AsyncClien
 
     assert answer.status_code == 200
     assert "1 nodes, 1 rows" in answer.text
+
+
+async def test_a_deny_message_is_capped_as_loopback_respond_caps_it(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/api/approvals/1", json={"decision": "deny", "message": "x" * 10_001}
+    )
+
+    assert answer.status_code == 400
+    assert "message: String should have at most 10000 characters" in answer.text

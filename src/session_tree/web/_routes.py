@@ -45,7 +45,8 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: str = Field(pattern="^(allow|deny)$")
-    message: str | None = None
+    # As loopback_respond takes it: what the child is told stays a message.
+    message: str | None = Field(default=None, max_length=10_000)
     updated_input: JSONObject | None = None
     remember: bool = False
     rule: str | None = None
