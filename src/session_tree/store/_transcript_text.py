@@ -27,6 +27,9 @@ MIN_SHARED_CHARS = 1024
 # How far back (in ids) share looks for nodes and values written in the same turn.
 _RECENT_NODES = 64
 _RECENT_VALUES = 16
+# At most this many nodes a call: a turn's long blocks are few, and an imported branch's long
+# nodes (no mirror entry repeats them) must not be read again on every append.
+_MAX_CANDIDATES = 8
 _FIELDS = ("text", "thinking")
 
 WHOLE_VALUE = (
@@ -44,6 +47,7 @@ WHERE id > (SELECT coalesce(max(id), 0) FROM nodes) - {_RECENT_NODES}
 AND kind IN ('text', 'thinking')
 AND NOT EXISTS (SELECT 1 FROM transcript_values WHERE transcript_values.node_id = nodes.id)
 AND length(data) >= {MIN_SHARED_CHARS}
+ORDER BY id DESC LIMIT {_MAX_CANDIDATES}
 """
 # Every expression on the right reads the row as it was before the update.
 _SHARE = f"""
