@@ -43,7 +43,7 @@ async def test_a_finished_long_reply_polls_as_it_did_live(
     parts = [f"part {i:04d} of a long reply; " for i in range(400)]
     model.push(text(*parts))
     await harness.call("create", name="main")
-    stream_id = int((await harness.call("chat_async", name="main", prompt="talk"))["id"])
+    stream_id = int((await harness.call("chat_async", name="main", prompt="talk"))["stream_id"])
 
     live = await harness.poll_to_end(stream_id, wait_ms=2000)
 
