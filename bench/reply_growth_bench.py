@@ -8,9 +8,12 @@ serve``, whose child is the real ``claude``; the scripted model streams each
 reply as text deltas of ``--part / 2`` to ``3 * --part / 2`` bytes (``--part``
 40 by default, about what the API sends: a few tokens a delta). After each reply the database is copied with
 ``VACUUM INTO`` (so free pages and the WAL do not count) and measured table by
-table (``dbstat``). The baseline, in the same run: the same copy with every
-event stored as its own row again, as before migration 0013 (the events as
-``poll`` returns them, written back one row each). Printed per reply: bytes
+table (``dbstat``). Baselines, in the same run, from the same copy: ``rows``,
+every event stored as its own row again and every mirror value in full, as
+before migration 0013 (the events as ``poll`` returns them, written back one
+row each); ``runs``, events in runs (0013) but every mirror value in full, as
+before 0016 (its slice of a node's text put back, as a node's delete does).
+``after`` is the database as the server left it. Printed per reply: bytes
 added in all, by nodes, events, the transcript mirror, the full-text search
 index and the rest, as a multiple of N, and whether every event read back equals what was read live.
 """
@@ -27,7 +30,7 @@ from typing import Any
 
 import anyio
 
-from session_tree.store import Store
+from session_tree.store import Store, TranscriptKey
 from session_tree.testing import ScriptedModel, text
 from turn_bench import Server, serve
 
@@ -89,6 +92,31 @@ def measure(path: Path) -> dict[str, int]:
     return out
 
 
+def mirror_in_full(path: Path) -> None:
+    """The database as it would be with every mirror value holding its whole text again (the
+    layout before 0016: what the node trigger does when a node is deleted)."""
+    with sqlite3.connect(path) as conn:
+        has_refs = conn.execute(
+            "SELECT 1 FROM pragma_table_info('transcript_values') WHERE name = 'node_id'"
+        ).fetchone()
+        if has_refs:
+            conn.execute(
+                f"UPDATE transcript_values SET value = ({WHOLE_VALUE_OF_ROW}), node_id = NULL, "
+                "value_at = NULL, node_at = NULL, node_len = NULL WHERE node_id IS NOT NULL"
+            )
+        conn.commit()
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+WHOLE_VALUE_OF_ROW = (
+    "SELECT substr(transcript_values.value, 1, transcript_values.value_at) "
+    "|| substr(nodes.data, transcript_values.node_at + 1, transcript_values.node_len) "
+    "|| substr(transcript_values.value, transcript_values.value_at + 1) FROM nodes "
+    "WHERE nodes.id = transcript_values.node_id"
+)
+
+
 async def as_before(path: Path) -> None:
     """The database as it would be with every event one row (the layout before 0013)."""
     async with Store.open(path) as store:
@@ -120,6 +148,23 @@ def dumps(value: Any) -> str:
     return store_dumps(value)
 
 
+async def mirror_entries(path: Path) -> list[str]:
+    """Every live transcript's entries as the mirror loads them, as JSON text."""
+    async with Store.open(path) as store:
+        keys = await store.db.all(
+            "SELECT project_key, session_id, subpath FROM transcripts WHERE live = 1 ORDER BY id"
+        )
+        out = []
+        for project_key, session_id, subpath in keys:
+            key: TranscriptKey = {
+                "project_key": project_key,
+                "session_id": session_id,
+                "subpath": subpath,
+            }
+            out.append(dumps(await store.transcripts.load(key)))
+        return out
+
+
 async def read_all(store: Store, stream_id: int) -> list[Any]:
     out: list[Any] = []
     while batch := await store.streams.read(stream_id, from_seq=len(out), limit=10_000):
@@ -127,8 +172,10 @@ async def read_all(store: Store, stream_id: int) -> list[Any]:
     return out
 
 
-async def reply(server: Server, model: ScriptedModel, prompt: str, parts: list[str]) -> list[Any]:
-    """One chat answered with ``parts``; the stream's events as read live through poll."""
+async def reply(
+    server: Server, model: ScriptedModel, prompt: str, parts: list[str]
+) -> tuple[int, list[Any]]:
+    """One chat answered with ``parts``; its stream and the events as read live through poll."""
     model.push(text(*parts))
     started = await server.call("chat_async", name="growth", prompt=prompt)
     stream_id = int(started["stream_id"])
@@ -141,7 +188,7 @@ async def reply(server: Server, model: ScriptedModel, prompt: str, parts: list[s
             events.extend(page["events"])
             if page["done"]:
                 break
-    return events
+    return stream_id, events
 
 
 async def main() -> None:
@@ -161,22 +208,43 @@ async def main() -> None:
             await reply(server, model, "warm up", ["hello"])
             for index, size in enumerate(args.sizes):
                 parts = reply_text(size, args.part)
-                copies = [directory / f"{name}.db" for name in ("a", "a-old", "b", "b-old")]
-                before_copy, before_old, after_copy, after_old = copies
+                names = ("a", "a-old", "a-full", "b", "b-old", "b-full")
+                copies = [directory / f"{name}.db" for name in names]
+                before_copy, before_old, before_full, after_copy, after_old, after_full = copies
                 vacuumed(server.db_path, before_copy)
-                live = await reply(server, model, f"reply {index}", parts)
+                stream_id, live = await reply(server, model, f"reply {index}", parts)
                 vacuumed(server.db_path, after_copy)
-                for copy, old in ((before_copy, before_old), (after_copy, after_old)):
-                    vacuumed(copy, old)
+                for copy, old, full in (
+                    (before_copy, before_old, before_full),
+                    (after_copy, after_old, after_full),
+                ):
+                    vacuumed(copy, full)
+                    mirror_in_full(full)
+                    vacuumed(full, old)
                     await as_before(old)
                 start, now = measure(before_copy), measure(after_copy)
                 base, then = measure(before_old), measure(after_old)
+                full_start, full_now = measure(before_full), measure(after_full)
                 async with Store.open(after_copy) as store:
-                    stored = await read_all(store, int(live[0]["stream_id"]))
+                    stored = await read_all(store, stream_id)
+                mirror_same = await mirror_entries(after_copy) == await mirror_entries(after_full)
                 same = [(e.seq, e.kind, e.data, e.created_at) for e in stored] == [
                     (e["seq"], e["kind"], e["data"], e["created_at"]) for e in live
                 ]
-                results.append((size, len(parts), start, base, now, then, same))
+                results.append(
+                    (
+                        size,
+                        len(parts),
+                        start,
+                        base,
+                        now,
+                        then,
+                        full_start,
+                        full_now,
+                        same,
+                        mirror_same,
+                    )
+                )
     print(
         f"reply growth bench (python {sys.version.split()[0]}): real claude, scripted model, "
         f"text deltas of {args.part // 2}-{args.part * 3 // 2} bytes; bytes added per reply, after VACUUM INTO"
@@ -184,8 +252,12 @@ async def main() -> None:
     header = f"{'reply':>9}{'deltas':>8}  {'layout':<8}{'total':>11}{'xN':>7}"
     header += "".join(f"{g:>11}" for g in (*GROUPS, "other"))
     print(header)
-    for size, deltas, start, base, now, then, same in results:
-        for label, before, after in (("before", base, then), ("after", start, now)):
+    for size, deltas, start, base, now, then, full_start, full_now, same, mirror_same in results:
+        for label, before, after in (
+            ("rows", base, then),
+            ("runs", full_start, full_now),
+            ("after", start, now),
+        ):
             added = {k: after[k] - before[k] for k in after}
             line = (
                 f"{size:>9}{deltas:>8}  {label:<8}{added['file']:>11}{added['file'] / size:>7.2f}"
@@ -193,6 +265,7 @@ async def main() -> None:
             line += "".join(f"{added[g]:>11}" for g in (*GROUPS, "other"))
             print(line)
         print(f"{'':>17}events read back equal to those polled live: {same}")
+        print(f"{'':>17}mirror entries equal to those of the in-full copy: {mirror_same}")
 
 
 if __name__ == "__main__":

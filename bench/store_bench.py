@@ -10,8 +10,9 @@ Deep branches (issue 20), one chain of 100,000 nodes: the path of the nodes at
 depth 10,000 and 100,000 (p50 <= 10 ms and <= 100 ms), ``render_context``'s
 work over each (the store path, then ``session_tree.service.render``), and
 ``tree`` of the 100,000-node tree (<= 1 s). ``render_context``'s figures
-stand against the render before issue 20 (``baseline_render``) over the same
-warm path, and over a 100,000-node branch of every kind in turn (a tool-using
+stand against the render that built every block on every call (issue 20's
+first pass, ``render_building_blocks``) and the render before issue 20
+(``baseline_render``) over the same warm path, and over a 100,000-node branch of every kind in turn (a tool-using
 conversation: a message per two nodes) held in memory. Each path is timed warm (read
 before, so its nodes are in the store's node cache: the p50 of a server that
 renders a session again and again), cold (a fresh ``Store`` on the file), and
@@ -34,13 +35,42 @@ import anyio
 from pydantic import TypeAdapter
 
 from session_tree.models import NewNode, Node, NodeKind, TreeNode
-from session_tree.service import render
+from session_tree.service import RenderedMessage, render
+from session_tree.service._render import _RENDERED
 from session_tree.store import Store, Synchronous
 from session_tree.store._nodes import preview
 
 # The render before issue 20, frozen in the test that proves the new one equal to it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_render_speed_equivalence import old_render as baseline_render
+
+
+def render_building_blocks(path: list[Node]) -> list[RenderedMessage]:
+    """The render before blocks were kept between calls (issue 20's first pass): a block
+    built for every node on every call. The baseline of the kept blocks, in the same run."""
+    messages: list[RenderedMessage] = []
+    role = None
+    content: list[dict[str, Any]] = []
+    node_ids: list[int] = []
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for node in path:
+            entry = _RENDERED.get(node.kind)
+            if entry is None:
+                continue
+            if entry[0] != role:
+                role = entry[0]
+                message = RenderedMessage(role=role, content=[], node_ids=[])
+                content, node_ids = message.content, message.node_ids
+                messages.append(message)
+            content.append(entry[1](node.data))
+            node_ids.append(node.id)
+    finally:
+        if collecting:
+            gc.enable()
+    return messages
+
 
 EVENTS = 200_000
 BATCH = 500
@@ -250,6 +280,9 @@ async def deep(directory: Path) -> dict[str, float]:
             async def old_render(_: int, store: Store = store, node_id: int = node_id) -> None:
                 baseline_render(await store.nodes.path(node_id))
 
+            async def built(_: int, store: Store = store, node_id: int = node_id) -> None:
+                render_building_blocks(await store.nodes.path(node_id))
+
             async def old_path(_: int, store: Store = store, node_id: int = node_id) -> None:
                 await baseline_path(store, node_id)
 
@@ -259,6 +292,7 @@ async def deep(directory: Path) -> dict[str, float]:
             figures[f"path_{label}_cold_baseline_ms"] = statistics.median(cold_baseline) * 1000
             figures[f"path_{label}_baseline_ms"] = await timed_median(old_path, DEEP_REPEAT) * 1000
             figures[f"render_{label}_warm_ms"] = await timed_median(rendered, DEEP_REPEAT) * 1000
+            figures[f"render_{label}_built_ms"] = await timed_median(built, DEEP_REPEAT) * 1000
             figures[f"render_{label}_old_render_ms"] = (
                 await timed_median(old_render, DEEP_REPEAT) * 1000
             )
@@ -323,6 +357,8 @@ async def main() -> None:
         print(
             f"render_context at depth {depth}: "
             f"{deep_figures[f'render_{depth}_warm_ms']:.1f} ms (target <= {target} ms); "
+            "blocks built on every call (before they were kept) "
+            f"{deep_figures[f'render_{depth}_built_ms']:.1f} ms; "
             f"old render on the same path {deep_figures[f'render_{depth}_old_render_ms']:.1f} ms; "
             f"before issue 20 {deep_figures[f'render_{depth}_baseline_ms']:.1f} ms"
         )

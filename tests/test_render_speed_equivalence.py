@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gc
 from typing import Any, Literal
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from session_tree.models import NewNode, Node, NodeKind
-from session_tree.service import RenderedMessage, node_block, render
+from session_tree.service import RenderedMessage, _render, node_block, render
 
 _OLD_ROLE: dict[NodeKind, Literal["user", "assistant"]] = {
     NodeKind.USER: "user",
@@ -131,6 +132,22 @@ def test_render_returns_what_the_old_render_returned(path: list[Node]) -> None:
         message.model_dump_json() for message in old
     ]
     assert all(type(message) is RenderedMessage for message in new)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(branches(), min_size=1, max_size=5), st.lists(st.integers(0, 4), max_size=12))
+def test_render_again_returns_what_the_old_render_returned(
+    branches_: list[list[Node]], order: list[int]
+) -> None:
+    """Blocks kept between renders (the same node objects again, other objects with the same
+    ids and other data, generations that roll over mid-path) change nothing."""
+    with patch.object(_render._BLOCKS, "GENERATION", 7):
+        for index in [*range(len(branches_)), *order]:
+            path = branches_[index % len(branches_)]
+            new, old = render(path), old_render(path)
+            assert [message.model_dump_json() for message in new] == [
+                message.model_dump_json() for message in old
+            ]
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import anyio
 
 from ..errors import ApprovalAlreadyDecided, PastStreamEnd
-from ..models import Approval, Event, JSONObject, Stream, StreamStatus, Usage
+from ..models import Approval, Event, JSONObject, Session, Stream, StreamStatus, Usage
 from ..store import Store
 from ._loopback import Loopback
 from ._mcp_servers import failed_servers
@@ -123,6 +123,8 @@ class Chat:
                 if self.turns.running(name) is turn:
                     await self.turns.interrupt(turn)
             raise
+        if turn.done.is_set() and turn.final is not None:
+            return await self.summarize(stream.id, final=turn.final)
         return await self.summarize(stream.id)
 
     async def _report_progress(
@@ -188,10 +190,17 @@ class Chat:
             error=stream.error,
         )
 
-    async def summarize(self, stream_id: int) -> ChatResult:
-        """A turn as chat returns it: its text, tool calls, status and usage so far."""
-        stream = await self.store.streams.get(stream_id)
-        session = await self.store.sessions.get(stream.session_name)
+    async def summarize(
+        self, stream_id: int, *, final: tuple[Session, Stream] | None = None
+    ) -> ChatResult:
+        """A turn as chat returns it: its text, tool calls, status and usage so far.
+        ``final``, the session and stream as the turn's end wrote them, saves reading
+        them again (two trips to the database thread)."""
+        if final is not None:
+            session, stream = final
+        else:
+            stream = await self.store.streams.get(stream_id)
+            session = await self.store.sessions.get(stream.session_name)
         text: list[str] = []
         calls: dict[str, ToolCallSummary] = {}
         usage: Usage | None = None

@@ -6,8 +6,9 @@ message, and the tool_result blocks that answer them form the next user
 message. Root and turn-summary nodes carry no conversation and are skipped.
 
 ``render`` runs over every node of a branch (100,000 of them for a deep one),
-so its loop does one dictionary lookup per node for the kind's role and block
-builder, and builds one message object per change of role, not per node.
+so its loop does one dictionary lookup per node for the node's role and block,
+built once per node object and kept (:class:`_Blocks`), and builds one message
+object per change of role, not per node.
 """
 
 from __future__ import annotations
@@ -72,12 +73,40 @@ _RENDERED: dict[NodeKind, tuple[Role, _Block]] = {
 """Each kind that carries conversation: its message's role and its content block."""
 
 
+class _Blocks:
+    """Each node's (role, block), kept for the node object: a session rendered again and again
+    (its nodes come from the store's node cache, the same objects each time) builds a block
+    per node once. Keyed by the node's id and checked by identity, so a node of another
+    database (or read again, as a new object) never gets another's block. Two generations of :data:`GENERATION`
+    entries bound it. The blocks are shared, as the node's ``data`` already is: read-only."""
+
+    GENERATION = 131_072
+
+    def __init__(self) -> None:
+        self.young: dict[int, tuple[Node, Role | None, dict[str, Any] | None]] = {}
+        self.old: dict[int, tuple[Node, Role | None, dict[str, Any] | None]] = {}
+
+    def build(self, node: Node) -> tuple[Node, Role | None, dict[str, Any] | None]:
+        entry = self.old.pop(node.id, None)
+        if entry is None or entry[0] is not node:
+            kind = _RENDERED.get(node.kind)
+            entry = (node, None, None) if kind is None else (node, kind[0], kind[1](node.data))
+        if len(self.young) >= self.GENERATION:
+            self.old, self.young = self.young, {}
+        self.young[node.id] = entry
+        return entry
+
+
+_BLOCKS = _Blocks()
+
+
 def render(path: list[Node]) -> list[RenderedMessage]:
     messages: list[RenderedMessage] = []
     role: Role | None = None
     content: list[dict[str, Any]] = []
     node_ids: list[int] = []
-    rendered = _RENDERED
+    cached = _BLOCKS.young.get
+    build = _BLOCKS.build
     # A long branch allocates a block per node; pausing the cyclic collector
     # (nothing here makes cycles) keeps it from walking the growing heap again
     # and again, which took two thirds of the time over 100,000 nodes. No
@@ -86,17 +115,21 @@ def render(path: list[Node]) -> list[RenderedMessage]:
     gc.disable()
     try:
         for node in path:
-            entry = rendered.get(node.kind)
-            if entry is None:
+            entry = cached(node.id)
+            if entry is None or entry[0] is not node:
+                entry = build(node)
+                cached = _BLOCKS.young.get  # a new generation may have begun
+            _, this_role, block = entry
+            if this_role is None:
                 continue
-            if entry[0] != role:
-                role = entry[0]
+            if this_role != role:
+                role = this_role
                 # Built empty, then filled through its own lists: validating
                 # two empty lists is cheaper than model_construct.
                 message = RenderedMessage(role=role, content=[], node_ids=[])
                 content, node_ids = message.content, message.node_ids
                 messages.append(message)
-            content.append(entry[1](node.data))
+            content.append(block)  # type: ignore[arg-type]  # set with its role
             node_ids.append(node.id)
     finally:
         if collecting:

@@ -19,7 +19,7 @@ from enum import StrEnum
 import anyio
 
 from ..agents import Child
-from ..models import check_move
+from ..models import Session, Stream, check_move
 
 
 class TurnState(StrEnum):
@@ -54,6 +54,9 @@ class RunningTurn:
     # chats at once must find the session free (the runner waits for ``released``).
     finishing: bool = False
     released: anyio.Event = field(default_factory=anyio.Event)
+    # The session and stream as a good turn's end wrote them (one transaction, read
+    # back in it): what a blocking chat's result says, without reading them again.
+    final: tuple[Session, Stream] | None = None
 
     def move(self, target: TurnState) -> None:
         check_move(f"turn {self.stream_id}", _MOVES, self.state, target)

@@ -323,6 +323,8 @@ class TurnRunner:
         )
         if kept:
             child.head_node_id = end.summary_node.id
+        if not failed:
+            turn.final = (end.session, end.stream)
         self._release(turn)
         if failed or not self.pool.holds(child):
             # Failed, or its session's policy changed during the turn (configure).

@@ -19,6 +19,7 @@ import aiosqlite
 
 from . import _rows
 from . import _transcript_sharing as _sharing
+from . import _transcript_text as _text
 from ._database import Reads, reads
 
 TranscriptEntry = dict[str, Any]
@@ -55,14 +56,17 @@ async def append_entries(
         # Still (possibly) a copy of another transcript's history: plan it again, whole.
         current = await effective(db, transcript_id)
         await _replan(conn, transcript_id, current + _fresh(entries, current))
-        return
-    known = await _known_uuids(db, transcript_id, base_id, entries)
-    await _insert_own(conn, transcript_id, list(enumerate(_fresh(entries, known), start=length)))
-    await conn.execute(
-        "UPDATE transcripts SET length = (SELECT coalesce(max(seq), -1) + 1 FROM "
-        "transcript_entries WHERE transcript_id = ?) WHERE id = ?",
-        (transcript_id, transcript_id),
-    )
+    else:
+        known = await _known_uuids(db, transcript_id, base_id, entries)
+        own = list(enumerate(_fresh(entries, known), start=length))
+        await _insert_own(conn, transcript_id, own)
+        await conn.execute(
+            "UPDATE transcripts SET length = (SELECT coalesce(max(seq), -1) + 1 FROM "
+            "transcript_entries WHERE transcript_id = ?) WHERE id = ?",
+            (transcript_id, transcript_id),
+        )
+    # A reply's node may already hold the text a new value repeats.
+    await _text.share(conn)
 
 
 def _uuid(entry: TranscriptEntry) -> str | None:
@@ -246,7 +250,9 @@ async def _own(db: Reads, transcript_id: int) -> list[tuple[int, TranscriptEntry
     for start in range(0, len(wanted), 400):
         part = wanted[start : start + 400]
         found = await db.all(
-            f"SELECT id, value FROM transcript_values WHERE id IN ({', '.join('?' * len(part))})",
+            f"SELECT transcript_values.id, {_text.WHOLE_VALUE} FROM transcript_values "
+            "LEFT JOIN nodes ON nodes.id = transcript_values.node_id "
+            f"WHERE transcript_values.id IN ({', '.join('?' * len(part))})",
             tuple(part),
         )
         values.update((r[0], r[1]) for r in found)

@@ -35,6 +35,7 @@ from ._nodes import SWEEP, insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
 from ._streams import insert_events, insert_stream, update_status
+from ._transcript_text import share as share_transcript_text
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class Turns:
             # The child asks nothing more once its turn has a result.
             await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
             await compact(conn, stream_id)
+            # The mirror's entry for a reply may have come before its node.
+            await share_transcript_text(conn)
             return TurnEnd(
                 session=session, summary_node=summary_node, stream=stream, recorded=recorded
             )
@@ -185,6 +188,7 @@ class Turns:
                 return None
             await insert_events(conn, stream_id, [event])
             await compact(conn, stream_id)
+            await share_transcript_text(conn)
             # Its end sets the session idle (update_status).
             return await update_status(conn, stream_id, status, error=reason)
 
