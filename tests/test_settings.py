@@ -17,6 +17,9 @@ VARIABLES = (
     "SESSION_TREE_MAX_CHILDREN",
     "SESSION_TREE_IDLE_TIMEOUT_S",
     "SESSION_TREE_MAX_DB_MB",
+    "SESSION_TREE_PEER_CHECK_S",
+    "SESSION_TREE_LEASE_S",
+    "SESSION_TREE_HOST",
     "SESSION_TREE_LOOPBACK_TOKEN",
 )
 
@@ -42,6 +45,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("SESSION_TREE_IDLE_TIMEOUT_S", "inf", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "-3", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "lots", "0 or more"),
+        ("SESSION_TREE_LEASE_S", "0.5", "1 or more"),
+        ("SESSION_TREE_HOST", "a/b", "a host name without '/'"),
+        ("SESSION_TREE_HOST", "", "a host name without '/'"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_its_value_and_what_is_allowed(

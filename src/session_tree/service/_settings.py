@@ -11,6 +11,7 @@ processes, which run elsewhere).
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ _VARIABLES = {
     "idle_timeout_s": "SESSION_TREE_IDLE_TIMEOUT_S",
     "max_db_mb": "SESSION_TREE_MAX_DB_MB",
     "peer_check_s": "SESSION_TREE_PEER_CHECK_S",
+    "lease_s": "SESSION_TREE_LEASE_S",
+    "host": "SESSION_TREE_HOST",
     "loopback_token": LOOPBACK_TOKEN_VAR,
 }
 _ALLOWED = {
@@ -52,6 +55,9 @@ _ALLOWED = {
     "max_db_mb": "a number of MiB, 0 or more (the cap on the database's size; 0: no cap)",
     "peer_check_s": "a number of seconds, 0 or more (how often to look for turns of servers "
     "that are gone; 0: only at start)",
+    "lease_s": "a number of seconds, 1 or more (how long a server's lease lasts unrenewed; "
+    "it is renewed every third of that)",
+    "host": "a host name without '/' (this server's host identity in its lease)",
     "loopback_token": "a loopback token, as loopback_config hands out",
 }
 # Settings given as command-line flags rather than variables, by their flag.
@@ -85,6 +91,18 @@ class Settings(BaseModel):
         ge=0,
         allow_inf_nan=False,
         description="look for turns of servers that are gone this often (0: only at start)",
+    )
+    lease_s: float = Field(
+        default=15.0,
+        ge=1,
+        allow_inf_nan=False,
+        description="a server's lease lasts this long unrenewed; renewed every third of it",
+    )
+    host: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        pattern=r"^[^/]+$",
+        description="this server's host identity (its lease; the same-host check of peers)",
     )
     loopback_token: str | None = Field(
         default=None, description="serve only loopback_permit, for the session with this token"

@@ -43,6 +43,7 @@ from ..store import Store, TurnStart
 from ._budgets import budget_error, check_budget
 from ._checks import check_cwd
 from ._children import ChildSource
+from ._peers import LeaseKeeper
 from ._runner import this_runner
 from ._running import RunningTurn, TurnState
 from ._structured import structured_error
@@ -66,11 +67,15 @@ class _ChildGone(Exception):
 class TurnRunner:
     """Owns the task group turns run in, the child pool, and the turns this process runs."""
 
-    def __init__(self, store: Store, pool: ChildPool, task_group: TaskGroup) -> None:
+    def __init__(
+        self, store: Store, pool: ChildPool, task_group: TaskGroup, lease: LeaseKeeper | None = None
+    ) -> None:
         self.store = store
         self.pool = pool
         self._tg = task_group
-        self.runner = this_runner()
+        # The lease every turn started here runs under (its id changes if it lapses).
+        self.lease = lease
+        self.runner = this_runner(lease.host if lease is not None else None)
         self._local: dict[str, RunningTurn] = {}
         self._children = ChildSource(store, pool, self._local)
         # Ends of turns the database could not take when they happened, by session.
@@ -110,6 +115,7 @@ class TurnRunner:
             name,
             NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
             runner=self.runner,
+            server_id=self.lease.id if self.lease is not None else None,
         )
         turn = RunningTurn(stream_id=start.stream.id, session=name)
         self._local[name] = turn
@@ -151,6 +157,12 @@ class TurnRunner:
             await self._end_early(
                 turn, StreamStatus.INTERRUPTED, turn.why_stopped, wait_for_child=False
             )
+
+    def stop_all(self, why: str) -> None:
+        """Interrupt every turn this process runs, in the background (their streams
+        may have been ended already: a lapsed lease)."""
+        for turn in list(self._local.values()):
+            self._tg.start_soon(self.interrupt, turn, why)
 
     async def aclose(self) -> int:
         """Interrupt every running turn, record it, close every child; the turns ended."""

@@ -8,7 +8,8 @@
 
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
 ``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
-``SessionStore`` mirror), ``search`` (full text over every node) and ``turns`` (a turn's writes across the others,
+``SessionStore`` mirror), ``search`` (full text over every node), ``leases``
+(which servers are alive) and ``turns`` (a turn's writes across the others,
 each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ._approvals import Approvals
 from ._database import Database, Reads, Synchronous
+from ._leases import Holder, Lease, Leases
 from ._nodes import Nodes
 from ._search import NodeHit, Search
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
@@ -37,6 +39,8 @@ from ._transcripts import (
 from ._turns import Record, TurnEnd, Turns, TurnStart
 
 __all__ = [
+    "Holder",
+    "Lease",
     "NodeHit",
     "Reads",
     "Record",
@@ -68,6 +72,7 @@ class Store:
         self.transcripts = TranscriptMirror(db)
         self.turns = Turns(db)
         self.search = Search(db)
+        self.leases = Leases(db)
 
     @property
     def path(self) -> str:

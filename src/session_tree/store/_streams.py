@@ -229,18 +229,21 @@ async def insert_stream(
     ephemeral: bool,
     prompt_node_id: int | None,
     runner: str | None = None,
+    server_id: int | None = None,
 ) -> Stream:
-    """A new running stream; ``runner`` names the server process that runs its turn."""
+    """A new running stream; ``runner`` names the server process that runs its turn,
+    ``server_id`` the lease it runs under (see ``_leases``)."""
     created = now()
     cursor = await conn.execute(
-        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, runner, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, runner, server_id, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             owner,
             StreamStatus.RUNNING.value,
             int(ephemeral),
             prompt_node_id,
             runner,
+            server_id,
             created,
             created,
         ),

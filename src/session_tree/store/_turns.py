@@ -61,14 +61,19 @@ class Turns:
         self._db = db
 
     async def begin(
-        self, session_name: str, prompt: NewNode, *, runner: str | None = None
+        self,
+        session_name: str,
+        prompt: NewNode,
+        *,
+        runner: str | None = None,
+        server_id: int | None = None,
     ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
         this process or any other, and on a session deleted meanwhile
         (:class:`SessionNotFound`): ``Sessions.delete`` is a write transaction
         too, so one of the two sees the other's result. ``runner`` names the
-        process running it."""
+        process running it, ``server_id`` the lease it runs under."""
         async with self._db.write() as conn:
             session = await _session(conn, session_name)
             running = await reads(conn).one(
@@ -85,6 +90,7 @@ class Turns:
                 ephemeral=prompt.ephemeral,
                 prompt_node_id=prompt_node.id,
                 runner=runner,
+                server_id=server_id,
             )
             await insert_events(
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
