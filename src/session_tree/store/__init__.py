@@ -21,12 +21,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ._approvals import Approvals
-from ._database import Database, Reads, Synchronous
+from ._database import Database as SqliteDatabase
+from ._database import Reads, Synchronous
 from ._leases import Holder, Lease, Leases
 from ._nodes import Nodes
 from ._search import NodeHit, Search
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
+from ._sql import Database
 from ._streams import Streams
 from ._transcript_storage import TranscriptEntry
 from ._transcripts import (
@@ -95,7 +97,7 @@ class Store:
         cannot be written is refused here with :class:`DatabaseUnwritable`.
         """
         return cls(
-            await Database.open(
+            await SqliteDatabase.open(
                 path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
             )
         )

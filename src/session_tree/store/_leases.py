@@ -16,14 +16,14 @@ says which holders it knows to be gone (``gone``); the store knows no processes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..models import Stream, StreamStatus
 from . import _rows
 from ._approvals import expire_pending
-from ._database import Database, now, reads
+from ._database import now, reads
+from ._sql import Database, Row
 from ._streams import insert_events, update_status
 
 
@@ -145,7 +145,7 @@ class Leases:
             return ended
 
 
-def _lease(row: sqlite3.Row) -> Lease:
+def _lease(row: Row) -> Lease:
     return Lease(
         id=int(row["id"]),
         holder=Holder(host=str(row["host"]), pid=int(row["pid"]), pid_started=row["pid_started"]),

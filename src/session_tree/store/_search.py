@@ -14,14 +14,14 @@ keeps the hit can start.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..errors import InvalidArgument
 from ..models import NodeKind
 from . import _rows
-from ._database import Database, Reads
+from ._database import Reads
+from ._sql import Database, Row
 
 SNIPPET_TOKENS = 16
 
@@ -115,7 +115,7 @@ class Search:
             await conn.execute("INSERT INTO node_fts (node_fts) VALUES ('integrity-check')")
 
 
-async def _place(db: Reads, row: sqlite3.Row) -> NodeHit:
+async def _place(db: Reads, row: Row) -> NodeHit:
     prompt = await db.one(_PROMPT, {"id": row["id"]})
     summary = await db.one(_SUMMARY, {"id": row["id"]})
     prompt_id = None if prompt is None else int(prompt[0])

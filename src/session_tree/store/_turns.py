@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from ..errors import SessionBusy
 from ..models import (
     JSONObject,
@@ -29,10 +27,11 @@ from ..models import (
 )
 from . import _rows
 from ._approvals import expire_pending
-from ._database import Database, now, reads
+from ._database import now, reads
 from ._nodes import insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
+from ._sql import Connection, Database
 from ._streams import insert_events, insert_stream, update_status
 
 
@@ -182,7 +181,7 @@ class Turns:
             return await update_status(conn, stream_id, status, error=reason)
 
 
-async def _session(conn: aiosqlite.Connection, name: str) -> Session:
+async def _session(conn: Connection, name: str) -> Session:
     """The session called ``name``, inside a write transaction, in one statement."""
     row = await reads(conn).one(f"{SESSION_SELECT} WHERE name = ?", (name,))
     if row is None:
@@ -191,7 +190,7 @@ async def _session(conn: aiosqlite.Connection, name: str) -> Session:
 
 
 async def _insert_records(
-    conn: aiosqlite.Connection, stream_id: int, parent_id: int, records: Sequence[Record]
+    conn: Connection, stream_id: int, parent_id: int, records: Sequence[Record]
 ) -> list[Node]:
     """The records' nodes as a chain under ``parent_id``, and all their events; each
     event of a node gets its ``node_id``."""
