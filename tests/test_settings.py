@@ -113,4 +113,12 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     settings = Settings.from_env()
     assert (settings.synchronous, settings.max_children) == ("FULL", 3)
     assert (settings.idle_timeout_s, settings.chat_wait_s) == (0, 1.5)
+    assert isinstance(settings.db_path, Path)
     assert settings.db_path.is_absolute()
+
+
+def test_a_postgresql_url_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://st@db.example/sessions?sslmode=verify-full"
+    monkeypatch.setenv("SESSION_TREE_DB", url)
+    assert Settings.from_env().db_path == url
+    assert Settings.from_env(db_path="relative.db").db_path == Path.cwd() / "relative.db"

@@ -30,6 +30,8 @@ class Harness:
     stderr_path: Path
     # Where the server runs: tells apart two servers on one database.
     cwd: Path | None = None
+    # The --db the server was given (a PostgreSQL URL, or the file's path).
+    db: str | None = None
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call a tool that must succeed; its structured result."""
@@ -63,7 +65,7 @@ class Harness:
             try:
                 command = process.cmdline()
                 here = self.cwd is None or process.cwd() == str(self.cwd)
-                if str(self.db_path) in command and "serve" in command and here:
+                if (self.db or str(self.db_path)) in command and "serve" in command and here:
                     return process
             except psutil.Error:
                 continue
@@ -149,18 +151,21 @@ async def serve(
     model: ScriptedModel,
     *,
     db_path: Path | None = None,
+    db_url: str | None = None,
     env: dict[str, str] | None = None,
     max_retries: int | None = 0,
     elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncIterator[Harness]:
     db_path = db_path or tmp_path / "session-tree.db"
     stderr_path = tmp_path / f"server-{db_path.stem}.log"
+    # A PostgreSQL database's URL, when given, is the database instead of the file.
+    db = db_url or str(db_path)
     server_env = child_env(model, tmp_path / "home", inherit=True, max_retries=max_retries)
-    server_env |= {"SESSION_TREE_DB": str(db_path), **(env or {})}
+    server_env |= {"SESSION_TREE_DB": db, **(env or {})}
     params = StdioServerParameters(
         command=sys.executable,
         # --db repeats SESSION_TREE_DB so that the process can be told apart (server_process).
-        args=["-m", "session_tree.cli", "serve", "--db", str(db_path), "--log-level", "DEBUG"],
+        args=["-m", "session_tree.cli", "serve", "--db", db, "--log-level", "DEBUG"],
         env=server_env,
         cwd=str(tmp_path),
     )
@@ -172,5 +177,10 @@ async def serve(
         )
         await client.initialize()
         yield Harness(
-            model=model, client=client, db_path=db_path, stderr_path=stderr_path, cwd=tmp_path
+            model=model,
+            client=client,
+            db_path=db_path,
+            stderr_path=stderr_path,
+            cwd=tmp_path,
+            db=db,
         )

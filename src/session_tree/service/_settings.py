@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ..errors import SettingsError
-from ..store import Synchronous
+from ..store import Synchronous, is_postgres_url
 
 # Set in an outside Claude Code's MCP config: this server then serves only
 # loopback_permit, on behalf of the session the token belongs to.
@@ -46,8 +46,8 @@ _VARIABLES = {
     "loopback_token": LOOPBACK_TOKEN_VAR,
 }
 _ALLOWED = {
-    "db_path": "the path of a database file (a new one or a session-tree database), "
-    "not a directory",
+    "db_path": "the path of a database file (a new one or a session-tree database) or a "
+    "postgresql:// URL; not a directory",
     "synchronous": "NORMAL or FULL (SQLite's synchronous mode; FULL also survives power loss)",
     "chat_wait_s": "a number of seconds greater than 0 (the longest a blocking chat waits)",
     "max_children": "a whole number, 1 or more (the most warm children at once)",
@@ -71,7 +71,8 @@ def default_db_path() -> Path:
 
 
 class Settings(BaseModel):
-    db_path: Path = Field(default_factory=default_db_path)
+    # A SQLite file, or a PostgreSQL database's postgresql:// URL (kept as given).
+    db_path: Path | str = Field(default_factory=default_db_path)
     synchronous: Synchronous = "NORMAL"
     chat_wait_s: float = Field(
         default=45.0, gt=0, allow_inf_nan=False, description="longest a blocking chat waits"
@@ -127,9 +128,18 @@ class Settings(BaseModel):
                 allowed += f"; this one {detail.get('ctx', {}).get('error', detail['msg'])}"
             raise SettingsError(name, value, allowed) from None
 
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _url_or_path(cls, value: object) -> object:
+        if isinstance(value, str) and not is_postgres_url(value):
+            return Path(value)
+        return value
+
     @field_validator("db_path")
     @classmethod
-    def _absolute_file(cls, path: Path) -> Path:
+    def _absolute_file(cls, path: Path | str) -> Path | str:
+        if isinstance(path, str):
+            return path  # a postgresql:// URL: the server checks it by connecting
         # "~" is expanded: MCP configs and quoted shell values never expand it.
         absolute = Path(os.path.abspath(os.path.expanduser(path)))
         if absolute.is_dir():

@@ -25,6 +25,7 @@ from ._database import Database as SqliteDatabase
 from ._database import Reads, Synchronous
 from ._leases import Holder, Lease, Leases
 from ._nodes import Nodes
+from ._pg import PgDatabase, is_postgres_url
 from ._search import NodeHit, Search
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
@@ -58,6 +59,7 @@ __all__ = [
     "TurnEnd",
     "TurnStart",
     "fork_title",
+    "is_postgres_url",
     "title_from_prompt",
 ]
 
@@ -91,11 +93,16 @@ class Store:
     ) -> Store:
         """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
 
+        ``path`` is a SQLite file, or a ``postgresql://`` URL for a PostgreSQL
+        database (``max_mb`` and ``synchronous`` are SQLite's, unused there).
+
         ``max_mb`` caps the file's size (0: no cap); a write past it fails as on a
         full disk. ``check_writable=False`` opens an up-to-date file without writing
         to it (for reading a database one cannot write); otherwise a file that
         cannot be written is refused here with :class:`DatabaseUnwritable`.
         """
+        if is_postgres_url(path):
+            return cls(await PgDatabase.open(str(path)))
         return cls(
             await SqliteDatabase.open(
                 path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable

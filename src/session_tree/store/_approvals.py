@@ -92,7 +92,7 @@ class Approvals:
         """Approvals in any state, the latest ``limit`` of them, oldest first."""
         where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
         rows = await self._db.all(
-            f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) ORDER BY id",
+            f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) AS newest ORDER BY id",
             (*params, limit),
         )
         return [_rows.approval(row) for row in rows]
