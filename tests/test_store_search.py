@@ -12,10 +12,7 @@ from session_tree.models import NewNode, NodeKind
 from session_tree.store import Store
 from session_tree.store._migrations import APPLICATION_ID, MIGRATIONS
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.sqlite_only(reason="full-text search (FTS5) has no PostgreSQL index yet"),
-]
+pytestmark = pytest.mark.anyio
 
 OURS = "0010_titles_and_search"
 

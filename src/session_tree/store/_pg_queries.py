@@ -20,6 +20,7 @@ from typing import Final
 
 from . import _rows
 from ._nodes import _ANCESTORS, _NEEDED, _SWEEP
+from ._search import _MATCH, SNIPPET_TOKENS
 
 _ACTIVE = _rows.ACTIVE_STREAM
 
@@ -89,10 +90,42 @@ _PG_VALUES_GONE = (
     "WHERE transcript_entries.refs IS NOT NULL)"
 )
 
+_PG_MATCH = """
+SELECT nodes.id, nodes.tree_id, nodes.kind, nodes.created_at,
+    ts_headline('english', node_search.body, query,
+        'StartSel=[, StopSel=], MaxWords={tokens}, MinWords=4, MaxFragments=1, '
+        'FragmentDelimiter=…') AS snippet
+FROM node_search JOIN nodes ON nodes.id = node_search.id,
+    (SELECT CASE WHEN %(phrase)s THEN phraseto_tsquery('english', %(words)s)
+        ELSE plainto_tsquery('english', %(words)s) END AS query) AS asked
+WHERE node_search.words @@ asked.query AND node_search.id < %(before)s {trees}
+ORDER BY node_search.id DESC LIMIT %(limit)s
+"""
+_TREES = "AND nodes.tree_id IN (SELECT value FROM json_each(:trees))"
+_PG_TREES = "AND nodes.tree_id IN (SELECT jsonb_array_elements_text(%(trees)s::jsonb)::bigint)"
+
+_INDEX_CHECK = "INSERT INTO node_fts (node_fts) VALUES ('integrity-check')"
+_PG_INDEX_CHECK = """DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM nodes WHERE ephemeral = 0
+            AND kind IN ('user', 'text', 'thinking', 'tool_use', 'tool_result')
+            AND id NOT IN (SELECT id FROM node_search))
+        OR EXISTS (SELECT 1 FROM node_search JOIN nodes USING (id) WHERE nodes.ephemeral = 1
+            OR node_search.body != coalesce(node_body(nodes.kind, nodes.data), ''))
+    THEN RAISE EXCEPTION 'node_search does not hold exactly the text of the nodes';
+    END IF;
+END $$"""
+
 # Already in psycopg's placeholders: the adapter runs these as they are.
 STATEMENTS: Final[dict[str, str]] = {
     _ANCESTORS: _PG_ANCESTORS,
     _NEEDED + "DELETE FROM nodes WHERE tree_id = :tree_id AND id NOT IN needed": _PG_NEEDED,
     _SWEEP: _PG_SWEEP,
     _VALUES_GONE: _PG_VALUES_GONE,
+    _MATCH.format(tokens=SNIPPET_TOKENS, trees=""): _PG_MATCH.format(
+        tokens=SNIPPET_TOKENS, trees=""
+    ),
+    _MATCH.format(tokens=SNIPPET_TOKENS, trees=_TREES): _PG_MATCH.format(
+        tokens=SNIPPET_TOKENS, trees=_PG_TREES
+    ),
+    _INDEX_CHECK: _PG_INDEX_CHECK,
 }

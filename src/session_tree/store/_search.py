@@ -99,6 +99,9 @@ class Search:
         tree_filter = ""
         params: dict[str, object] = {
             "match": match_expression(query, phrase=phrase),
+            # The words as given, for PostgreSQL's tsquery (SQLite reads only :match).
+            "words": " ".join(query.split()),
+            "phrase": phrase,
             "before": before if before is not None else 2**63 - 1,
             "limit": limit,
         }

@@ -3,7 +3,7 @@
 -- own, numbered as in migrations/. Ids are identity columns: a sequence never hands an id back,
 -- so an id stays unknown forever once deleted (0007's rule). Times are seconds since the epoch,
 -- as in SQLite; JSON is kept as the text the store wrote, so both backends hand back the same
--- bytes. Full text search (0010) is not here yet: Search refuses on PostgreSQL.
+-- bytes. Full text search is tsvector with English stemming (FTS5 porter in SQLite).
 
 -- SQLite functions the store's common SQL uses, for text JSON.
 CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
@@ -159,3 +159,38 @@ CREATE TABLE transcript_values (
     digest BYTEA NOT NULL UNIQUE,
     value TEXT NOT NULL
 );
+
+-- Full text search over node text (SQLite: 0010's FTS5 index), kept in step by a trigger; a
+-- node's delete takes its row with it. The text is node_text's: a tool call's name and input,
+-- a tool result's content, with the JSON escapes of newlines and tabs undone.
+CREATE FUNCTION node_body(kind TEXT, data TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE kind
+        WHEN 'user' THEN json_extract(data, '$.text')
+        WHEN 'text' THEN json_extract(data, '$.text')
+        WHEN 'thinking' THEN json_extract(data, '$.thinking')
+        ELSE replace(replace(replace(CASE kind
+            WHEN 'tool_use' THEN coalesce(json_extract(data, '$.name'), '') || ' '
+                || coalesce(json_extract(data, '$.input'), '')
+            ELSE json_extract(data, '$.content')
+        END, '\n', chr(10)), '\t', chr(9)), '\"', '"')
+    END
+$$;
+CREATE TABLE node_search (
+    id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    words TSVECTOR NOT NULL
+);
+CREATE INDEX node_search_words ON node_search USING gin (words);
+CREATE FUNCTION node_search_add() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    body TEXT := coalesce(node_body(NEW.kind, NEW.data), '');
+BEGIN
+    INSERT INTO node_search (id, body, words) VALUES (NEW.id, body, to_tsvector('english', body));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER node_search_insert AFTER INSERT ON nodes FOR EACH ROW
+    WHEN (NEW.ephemeral = 0 AND NEW.kind IN ('user', 'text', 'thinking', 'tool_use', 'tool_result'))
+    EXECUTE FUNCTION node_search_add();
