@@ -51,8 +51,9 @@ class LeaseKeeper:
         return self._lease
 
     async def keep(self, on_lapse: Callable[[str], None]) -> None:
-        """Renew every third of the lease until cancelled; ``on_lapse(why)`` when the
-        lease was found ended (the turns it covered were ended by a peer)."""
+        """Renew every third of the lease until cancelled. A lease found ended (the
+        turns it covered were ended by a peer) is replaced by a new one, then
+        ``on_lapse(why)`` stops the turns still running under the old."""
         while True:
             # A timer: nothing else tells a server that time is passing for its peers.
             await anyio.sleep(self.lease_s / 3)
@@ -62,8 +63,10 @@ class LeaseKeeper:
                 if await self.store.leases.renew(self._lease.id, self.lease_s):
                     continue
                 log.error("lease %s had lapsed; its turns were ended by a peer", self._lease.id)
-                on_lapse(LAPSED)
-                await self.take()
+                try:
+                    await self.take()  # first, so that turns started from now run under it
+                finally:
+                    on_lapse(LAPSED)
             except DatabaseError as exc:
                 log.warning("could not renew lease %s: %s", self._lease.id, exc)
 
