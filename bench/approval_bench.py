@@ -85,7 +85,7 @@ async def main() -> None:
             # empty page, so the figure is the round trip alone.
             for _ in range(100):
                 start = time.perf_counter()
-                await server.call("poll", stream_id=last["id"], from_seq=last["last_seq"] + 1)
+                await server.call("poll", stream_id=last["stream_id"], from_seq=last["events"])
                 polls.append(time.perf_counter() - start)
 
     print(f"session-tree approval bench (python {sys.version.split()[0]}); {ROUNDS} rounds")

@@ -435,7 +435,7 @@ class Soak:
                         stream = await self.server.call(
                             "chat_async", name=state.name, prompt=prompt
                         )
-                        stream_id = int(stream["id"])
+                        stream_id = int(stream["stream_id"])
                         from_seq = 0
                     state.streams.append(stream_id)
                     first_live = from_seq
@@ -733,18 +733,20 @@ class Soak:
         records = {t.stream_id: t for t in self.turns}
         for state in self.sessions.values():
             streams = (await self.server.call("streams", name=state.name, limit=1000))["streams"]
-            ids = sorted(int(s["id"]) for s in streams)
+            ids = sorted(int(s["stream_id"]) for s in streams)
             if ids != sorted(state.streams):
                 self.problem(
                     f"{state.name}: streams {ids}, the run started {sorted(state.streams)}"
                 )
             for stream in streams:
-                record = records.get(int(stream["id"]))
+                record = records.get(int(stream["stream_id"]))
                 if stream["status"] in ("running", "awaiting_permission"):
-                    self.problem(f"{state.name}: stream {stream['id']} still {stream['status']}")
-                elif record is not None and int(stream["last_seq"]) != record.events - 1:
                     self.problem(
-                        f"{state.name}: stream {stream['id']} last_seq {stream['last_seq']}, "
+                        f"{state.name}: stream {stream['stream_id']} still {stream['status']}"
+                    )
+                elif record is not None and int(stream["events"]) != record.events:
+                    self.problem(
+                        f"{state.name}: stream {stream['stream_id']} holds {stream['events']} events, "
                         f"{record.events} events read"
                     )
             info = await self.server.call("get", name=state.name)
@@ -811,16 +813,21 @@ def account_db(db_path: Path) -> DbAccount:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
         integrity = ", ".join(str(row[0]) for row in db.execute("PRAGMA integrity_check"))
         streams = int(db.execute("SELECT count(*) FROM streams").fetchone()[0])
-        events = int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+        # A finished turn's events are rows of events or runs of event_runs (migration
+        # 0013): one seq range each, seq..seq for a row.
+        held = """(SELECT stream_id, seq AS first, seq AS last FROM events UNION ALL
+            SELECT stream_id, first_seq, last_seq FROM event_runs)"""
+        events = int(db.execute(f"SELECT sum(last - first + 1) FROM {held}").fetchone()[0] or 0)
         bad = [
             f"stream {row[0]} ({row[1]}): last_seq {row[2]}, {row[3]} events, seqs {row[4]}..{row[5]}"
             for row in db.execute(
-                """
-                SELECT s.id, s.status, s.last_seq, count(e.seq), min(e.seq), max(e.seq)
-                FROM streams s LEFT JOIN events e ON e.stream_id = s.id
+                f"""
+                SELECT s.id, s.status, s.last_seq, coalesce(sum(e.last - e.first + 1), 0),
+                    min(e.first), max(e.last)
+                FROM streams s LEFT JOIN {held} e ON e.stream_id = s.id
                 GROUP BY s.id
-                HAVING count(e.seq) != s.last_seq + 1
-                    OR (count(e.seq) > 0 AND (min(e.seq) != 0 OR max(e.seq) != s.last_seq))
+                HAVING coalesce(sum(e.last - e.first + 1), 0) != s.last_seq + 1
+                    OR (count(e.first) > 0 AND (min(e.first) != 0 OR max(e.last) != s.last_seq))
                     OR s.status NOT IN ('completed', 'failed', 'interrupted')
                 """
             )

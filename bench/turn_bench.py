@@ -348,7 +348,7 @@ async def event_latency(server: Server, model: ScriptedModel) -> EventRun:
         with anyio.fail_after(STREAM_TIMEOUT_S):
             while True:
                 page = await server.call(
-                    "poll", stream_id=stream["id"], from_seq=from_seq, wait_ms=5000
+                    "poll", stream_id=stream["stream_id"], from_seq=from_seq, wait_ms=5000
                 )
                 received = time.time()
                 run.polls += 1
@@ -362,8 +362,10 @@ async def event_latency(server: Server, model: ScriptedModel) -> EventRun:
                 if page["done"]:
                     break
         if page["status"] != "completed":
-            raise RuntimeError(f"stream {stream['id']} ended {page['status']}: {page['error']}")
-        run.last_stream, run.last_next_seq = stream["id"], from_seq
+            raise RuntimeError(
+                f"stream {stream['stream_id']} ended {page['status']}: {page['error']}"
+            )
+        run.last_stream, run.last_next_seq = stream["stream_id"], from_seq
     return run
 
 

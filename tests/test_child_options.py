@@ -7,8 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from session_tree.agents._options import build_options
+from session_tree.errors import InvalidArgument
 from session_tree.models import STORED, Session, SessionConfig
-from session_tree.service._mcp_servers import failed_servers, masked
+from session_tree.service._mcp_servers import failed_servers, masked, unmasked
 
 
 def options(**config: object) -> dict[str, object]:
@@ -144,3 +145,29 @@ def test_failed_servers_are_read_from_an_init_message() -> None:
     }
     assert failed_servers(init) == ["a"]
     assert failed_servers(None) == []
+
+
+def test_unmasked_puts_back_the_stored_secret_behind_each_mask_and_refuses_the_rest() -> None:
+    current = SessionConfig(
+        env={"TOKEN": "a"},
+        mcp_servers={
+            "remote": {"url": "https://me:pw@h.invalid/mcp", "headers": {"Auth": "c"}},
+        },
+    )
+    sent = masked(
+        Session(id=1, name="s", tree_id=1, head_id=1, config=current, created_at=0, updated_at=0)
+    ).config.model_dump()
+    found = unmasked(
+        {"env": sent["env"] | {"NEW": "n"}, "mcp_servers": sent["mcp_servers"]}, current, "s"
+    )
+    assert found["env"] == {"TOKEN": "a", "NEW": "n"}
+    assert found["mcp_servers"] == current.mcp_servers
+    moved = {"remote": {"url": "https://me:***@elsewhere.invalid/mcp"}}
+    with pytest.raises(InvalidArgument, match=r"mcp_servers\['remote'\]\.url's password is \*\*\*"):
+        unmasked({"mcp_servers": moved}, current, "s")
+    with pytest.raises(InvalidArgument, match=r"headers\['Other'\] is \*\*\*"):
+        unmasked(
+            {"mcp_servers": {"remote": {"url": "https://h.invalid/", "headers": {"Other": "***"}}}},
+            current,
+            "s",
+        )

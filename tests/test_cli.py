@@ -207,6 +207,7 @@ def test_doctor_passes_on_a_ready_machine_and_never_prints_the_key(tmp_path: Pat
     assert "ok    claude binary:" in result.stdout
     assert "ok    credentials: ANTHROPIC_API_KEY is set" in result.stdout
     assert "ok    database:" in result.stdout
+    assert "ok    workspaces:" in result.stdout
     assert "sk-secret-value" not in result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("ready")
 
@@ -221,6 +222,17 @@ def test_doctor_fails_with_the_fix_for_each_missing_piece(tmp_path: Path) -> Non
     assert "point SESSION_TREE_CLAUDE at the claude binary" in result.stdout
     assert "FAIL  credentials: none found: set ANTHROPIC_API_KEY" in result.stdout
     assert "2 problem(s)" in result.stdout
+
+
+def test_doctor_names_a_stray_worktree_beside_the_database(tmp_path: Path) -> None:
+    stray = tmp_path / "d.db.workspaces" / "left-behind"
+    stray.mkdir(parents=True)
+
+    result = run("doctor", env=_doctor_env(tmp_path, ANTHROPIC_API_KEY="k"))
+
+    assert result.returncode == 1, result.stdout
+    assert f"FAIL  workspaces: stray worktree {stray} (no session has it)" in result.stdout
+    assert "git worktree remove" in result.stdout
 
 
 @pytest.mark.parametrize("stdin", ["devnull", "closed-pipe"])

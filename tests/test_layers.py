@@ -1,6 +1,7 @@
 """The layers hold: each import runs down the stack, and each outside library stays in its layer.
 
 front ends   server/ (MCP), cli/            may use service, agents, models
+             ui/ (the browser view)         may use service, models
 service      the behaviour                  may use agents, store, models
 agents       child agents (the Agent SDK)   may use store, models
 store        everything durable             may use models
@@ -59,6 +60,7 @@ def test_the_scanner_sees_imports() -> None:
     assert "agents" in _importers("claude_agent_sdk")
     assert "server" in _importers("mcp")
     assert "service" in _importers("session_tree.store")
+    assert "web" in _importers("starlette")
 
 
 def test_only_agents_and_testing_import_the_agent_sdk() -> None:
@@ -77,19 +79,57 @@ def test_only_front_ends_and_testing_import_mcp(library: str) -> None:
     assert outside == {}, f"{library} belongs to server/ (and the CLI's demo client)"
 
 
-@pytest.mark.parametrize("upper", ["service", "agents", "server", "cli"])
+@pytest.mark.parametrize("upper", ["service", "agents", "server", "cli", "web"])
 def test_the_store_imports_nothing_above_it(upper: str) -> None:
     assert "store" not in _importers(f"session_tree.{upper}")
 
 
-@pytest.mark.parametrize("upper", ["service", "server", "cli"])
+@pytest.mark.parametrize("upper", ["service", "server", "cli", "web"])
 def test_agents_import_nothing_above_them(upper: str) -> None:
     assert "agents" not in _importers(f"session_tree.{upper}")
 
 
-@pytest.mark.parametrize("front_end", ["server", "cli", "docs"])
+@pytest.mark.parametrize("front_end", ["server", "cli", "docs", "web"])
 def test_front_ends_do_not_reach_the_store(front_end: str) -> None:
     assert front_end not in _importers("session_tree.store"), "go through the service"
+
+
+def test_the_browser_view_runs_no_children() -> None:
+    # It runs beside the servers and decides through the service: the agents are theirs.
+    assert "web" not in _importers("session_tree.agents")
+
+
+@pytest.mark.parametrize("library", ["starlette", "uvicorn", "sse_starlette", "jinja2"])
+def test_only_the_browser_view_imports_the_web_stack(library: str) -> None:
+    outside = {layer: files for layer, files in _importers(library).items() if layer != "web"}
+    assert outside == {}, f"{library} belongs to web/ (the browser view)"
+
+
+# The service's parts behind its facade (SessionService): a front end that reached one
+# would have a second door to the same behaviour.
+_SERVICE_PARTS = {"sessions", "chats", "turns", "loopback", "store", "pool"}
+
+
+@pytest.mark.parametrize("front_end", ["server", "cli"])
+def test_front_ends_call_the_service_facade_not_its_parts(front_end: str) -> None:
+    reached = set()
+    for path in sorted((PACKAGE / front_end).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            # service.chats.chat(...), service_of(ctx).sessions.fork(...)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in _SERVICE_PARTS
+                and _names_the_service(node.value.value)
+            ):
+                reached.add(f"{path.relative_to(PACKAGE)}:{node.lineno} .{node.value.attr}")
+    assert reached == set(), "call SessionService's own method (add one if it lacks it)"
+
+
+def _names_the_service(node: ast.expr) -> bool:
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "service_of"
+    return isinstance(node, ast.Name) and node.id == "service"
 
 
 def test_no_module_is_over_400_lines() -> None:

@@ -21,6 +21,7 @@ VARIABLES = (
     "SESSION_TREE_LEASE_S",
     "SESSION_TREE_HOST",
     "SESSION_TREE_LOOPBACK_TOKEN",
+    "SESSION_TREE_NODE_CACHE_MB",
 )
 
 
@@ -48,6 +49,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("SESSION_TREE_LEASE_S", "0.5", "1 or more"),
         ("SESSION_TREE_HOST", "a/b", "a host name without '/'"),
         ("SESSION_TREE_HOST", "", "a host name without '/'"),
+        ("SESSION_TREE_NODE_CACHE_MB", "-1", "a number of MiB, 0 or more"),
+        ("SESSION_TREE_NODE_CACHE_MB", "256MB", "a number of MiB, 0 or more"),
+        ("SESSION_TREE_NODE_CACHE_MB", "nan", "a number of MiB, 0 or more"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it_its_value_and_what_is_allowed(
@@ -122,3 +126,11 @@ def test_a_postgresql_url_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("SESSION_TREE_DB", url)
     assert Settings.from_env().db_path == url
     assert Settings.from_env(db_path="relative.db").db_path == Path.cwd() / "relative.db"
+
+
+def test_the_node_cache_is_256_mib_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().node_cache_mb == 256
+    monkeypatch.setenv("SESSION_TREE_NODE_CACHE_MB", "0")
+    assert Settings.from_env().node_cache_mb == 0
+    monkeypatch.setenv("SESSION_TREE_NODE_CACHE_MB", "12.5")
+    assert Settings.from_env().node_cache_mb == 12.5

@@ -218,3 +218,25 @@ async def check_deleted_leaf(db_path: Path) -> None:
 def test_a_cached_node_deleted_since_is_not_found() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         anyio.run(check_deleted_leaf, Path(tmp) / "gone.db", backend="asyncio")
+
+
+async def check_cache_budget(db_path: Path) -> None:
+    """SESSION_TREE_NODE_CACHE_MB reaches the cache: 0 keeps no node, and paths stay right."""
+    async with Store.open(db_path) as store:
+        session = await store.sessions.create("main")
+        chain = await store.nodes.append_chain(
+            session.head_id, [NewNode(kind=NodeKind.TEXT, data={"text": f"{i}"}) for i in range(50)]
+        )
+    for budget, cached in ((0, False), (1, True)):
+        async with Store.open(db_path, node_cache_mb=budget) as store:
+            want = old_path(db_path, chain[-1].id, None)
+            assert same(await new_path(store.nodes, chain[-1].id, None), want)
+            found: list[Node] = []
+            missing = store.nodes._cache.walk(chain[-1].id, None, found)
+            assert (missing is None) is cached, (budget, missing)
+            assert same(await new_path(store.nodes, chain[-1].id, None), want)
+
+
+def test_the_node_cache_budget_is_a_setting() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        anyio.run(check_cache_budget, Path(tmp) / "budget.db", backend="asyncio")

@@ -50,6 +50,10 @@ async def test_begin_and_finish_return_the_rows_a_read_finds(store: Store) -> No
     assert end.stream == await store.streams.get(start.stream.id)
     assert end.stream.status is StreamStatus.COMPLETED
     assert end.recorded == []
+    # A later turn's start, whose session already has its title, too.
+    again = await store.turns.begin("main", NewNode(kind=NodeKind.USER, data={"text": "next"}))
+    assert again.session == await store.sessions.get("main")
+    assert again.session.title == "title me"
 
 
 async def test_a_failed_end_returns_the_stream_as_read_with_its_error(store: Store) -> None:

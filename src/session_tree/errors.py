@@ -11,6 +11,7 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── SessionNotFound
     │   ├── NodeNotFound
     │   ├── StreamNotFound
+    │   ├── TaskNotFound
     │   └── ApprovalNotFound
     ├── Conflict
     │   ├── SessionExists
@@ -18,10 +19,13 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── TurnElsewhere
     │   ├── ApprovalAlreadyDecided
     │   ├── InvalidTransition
-    │   └── BudgetExceeded
+    │   ├── BudgetExceeded
+    │   └── UncommittedChanges
     ├── InvalidArgument
     │   ├── NodeNotInTree
     │   ├── WorkingDirMissing
+    │   ├── NotAGitRepository
+    │   ├── NoWorkspace
     │   ├── PastStreamEnd
     │   └── BadTranscript
     ├── DatabaseError
@@ -33,6 +37,7 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── ChildUnavailable
     │   ├── ChildExited
     │   └── CapacityExceeded
+    ├── GitFailed
     └── SettingsError
 """
 
@@ -73,6 +78,14 @@ class StreamNotFound(NotFound):
     def __init__(self, stream_id: int) -> None:
         self.stream_id = stream_id
         super().__init__(f"No stream with id {stream_id}.")
+
+
+class TaskNotFound(NotFound):
+    """A task id this database never gave out, or whose turn is gone with its session."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+        super().__init__(f"No task with id {task_id!r}.")
 
 
 class ApprovalNotFound(NotFound):
@@ -284,3 +297,42 @@ class BudgetExceeded(Conflict):
             f"The budget of {where} is spent: ${spent:.4f} of ${budget:.4f} "
             f"(max_cost_usd covers {budget_session!r} and every fork below it)."
         )
+
+
+class NotAGitRepository(InvalidArgument):
+    """A git workspace was asked for in a directory outside every git repository."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path} is not inside a git repository ({detail}).")
+
+
+class NoWorkspace(InvalidArgument):
+    """A workspace action on a session that has no git workspace."""
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        super().__init__(f"Session {session!r} has no git workspace: it works in its cwd directly.")
+
+
+class UncommittedChanges(Conflict):
+    """The user's checkout has changes that an action would put at risk."""
+
+    def __init__(self, repo: str, files: list[str]) -> None:
+        self.repo = repo
+        self.files = files
+        shown = ", ".join(files[:10]) + (
+            f" (and {len(files) - 10} more)" if len(files) > 10 else ""
+        )
+        super().__init__(f"{repo} has uncommitted changes ({shown}); nothing was changed.")
+
+
+class GitFailed(SessionTreeError):
+    """A git command failed (or took too long) in a repository or worktree."""
+
+    def __init__(self, command: str, where: str, detail: str) -> None:
+        self.command = command
+        self.where = where
+        self.detail = detail
+        super().__init__(f"git {command} failed in {where}: {detail}")

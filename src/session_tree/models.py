@@ -139,6 +139,9 @@ class SessionConfig(Frozen):
     thinking_tokens: int | None = Field(default=None, ge=0, le=1_000_000)
     fallback_model: str | None = None
     sandbox: Sandbox | None = None
+    # "git": the child works in a git worktree of its own (service/_workspaces.py), made
+    # from the repository holding cwd; a fork gets one at its fork point. Set at create.
+    workspace: Literal["git"] | None = None
 
     # Every value here reaches Claude Code on its command line, in its environment
     # or in a file it parses, so what cannot travel there is refused here, where
@@ -216,8 +219,27 @@ class SessionStatus(StrEnum):
     RUNNING = "running"
 
 
+class Workspace(Frozen):
+    """A session's git worktree and the ref in the user's repository its snapshots hang on."""
+
+    key: str
+    session_id: int | None = Field(description="None until bound, and once its session is gone")
+    repo: str = Field(description="the top level of the user's checkout")
+    path: str = Field(description="the worktree the child works in")
+    ref: str
+    start_commit: str = Field(description="what the worktree started at: its fork point")
+    base_commit: str = Field(description="the user's HEAD plus uncommitted changes it began from")
+    created_at: float
+
+
 class Session(Frozen):
-    id: int
+    # A client names a session by its name; the row id stays inside (not in any result, nor
+    # in the schema a client checks results against).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
+    id: int = Field(exclude=True)
     name: str
     title: str | None = Field(
         default=None,
@@ -269,7 +291,12 @@ class Stream(Frozen):
 
 
 class Event(Frozen):
-    stream_id: int
+    # Shown in a poll of its stream, which names the stream once, not once per event.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
+    stream_id: int = Field(exclude=True)
     seq: int
     kind: str
     data: JSONObject
@@ -284,8 +311,12 @@ class ApprovalStatus(StrEnum):
 
 
 class Approval(Frozen):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_mode_override="serialization"
+    )
+
     id: int
-    session_id: int
+    session_id: int = Field(exclude=True)  # the session is named by session_name
     session_name: str
     stream_id: int | None
     tool_name: str

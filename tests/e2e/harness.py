@@ -131,9 +131,9 @@ async def first_delta_stored(harness: Harness, name: str) -> int:
         streams = (await harness.call("streams", name=name))["streams"]
         if not streams:
             return False
-        page = await harness.call("poll", stream_id=streams[0]["id"], from_seq=0)
+        page = await harness.call("poll", stream_id=streams[0]["stream_id"], from_seq=0)
         if any(e["kind"] == "text_delta" for e in page["events"]):
-            found.append(streams[0]["id"])
+            found.append(streams[0]["stream_id"])
             return True
         return False
 

@@ -138,6 +138,8 @@ LOOKUPS: dict[str, dict[str, Any]] = {
     "streams": {},
     "loopback_pending": {},
     "loopback_config": {},
+    "workspace_diff": {},
+    "workspace_apply": {"branch": "taken"},
 }
 
 

@@ -203,3 +203,86 @@ async def test_configure_changes_the_servers_of_the_next_turn(
     assert "echo: now" in told
     info = await harness.call("get", name="main")
     assert [s["status"] for s in info["mcp_servers"]] == ["connected"]
+
+
+async def test_a_fork_gets_its_own_servers_and_its_origin_keeps_its_own(
+    harness: Harness, model: ScriptedModel, tmp_path: Path
+) -> None:
+    model.push(tool_use("mcp__echo__echo", {"text": "a"}), text("done 1"))
+    await harness.call(
+        "create",
+        name="main",
+        cwd=str(tmp_path),
+        mcp_servers={"echo": echo_server(ECHO_PREFIX="origin: ")},
+        allowed_tools=["mcp__echo", "mcp__other"],
+    )
+    await harness.call("chat", name="main", prompt="first")
+    shown = (await harness.call("get", name="main"))["session"]["config"]["mcp_servers"]
+
+    # The parent sends back what get showed it (***) for echo, and adds a server.
+    forked = await harness.call(
+        "fork",
+        name="main",
+        new_name="side",
+        mcp_servers={"echo": shown["echo"], "other": echo_server(ECHO_PREFIX="fork: ")},
+    )
+
+    assert forked["config"]["mcp_servers"]["echo"]["env"] == {"ECHO_PREFIX": "***"}
+    model.push(
+        tool_use("mcp__other__echo", {"text": "b"}),
+        tool_use("mcp__echo__echo", {"text": "c"}),
+        text("done 2"),
+    )
+    await harness.call("chat", name="side", prompt="on the fork")
+    fork_requests = model.conversation_requests()[-2:]
+    # The masked value stood for the origin's real one, which the fork's child got.
+    told = [last_tool_results_of(r) for r in fork_requests]
+    assert [len(results) for results in told] == [1, 1]
+    assert "fork: b" in told[0][0]
+    assert "origin: c" in told[1][0]
+    model.push(tool_use("mcp__echo__echo", {"text": "d"}), text("done 3"))
+    await harness.call("chat", name="main", prompt="on the origin")
+    (on_origin,) = last_tool_results_of(model.conversation_requests()[-1])
+    assert "origin: d" in on_origin
+    states = {
+        name: [
+            (s["name"], s["status"]) for s in (await harness.call("get", name=name))["mcp_servers"]
+        ]
+        for name in ("main", "side")
+    }
+    assert states == {
+        "main": [("echo", "connected")],
+        "side": [("echo", "connected"), ("other", "connected")],
+    }
+
+
+async def test_a_masked_value_with_nothing_behind_it_is_refused_and_nothing_is_made(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await harness.call(
+        "create", name="main", cwd=str(tmp_path), mcp_servers={"echo": echo_server(A="1")}
+    )
+
+    error = await harness.call_error(
+        "fork", name="main", new_name="side", mcp_servers={"new": echo_server(A="***")}
+    )
+    assert "mcp_servers['new'].env['A'] is ***" in error
+    assert "send the real value" in error
+    names = [row["session"]["name"] for row in (await harness.call("list"))["result"]]
+    assert names == ["main"]
+    # configure refuses the same way, and keeps the stored value behind a *** it can match.
+    error = await harness.call_error(
+        "configure", name="main", mcp_servers={"echo": echo_server(B="***")}
+    )
+    assert "mcp_servers['echo'].env['B'] is ***" in error
+    await harness.call("configure", name="main", mcp_servers={"echo": echo_server(A="***", C="3")})
+    info = await harness.call("get", name="main")
+    assert info["session"]["config"]["mcp_servers"]["echo"]["env"] == {"A": "***", "C": "***"}
+    error = await harness.call_error("configure", name="main", env={"E": "***"})
+    assert "env['E'] is ***" in error
+
+
+def last_tool_results_of(request: Any) -> list[str]:
+    """The tool results the model was told of in ``request``'s last message."""
+    _, blocks = transcript(request)[-1]
+    return [block for block in blocks if block.startswith("[tool_result")]

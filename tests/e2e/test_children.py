@@ -101,7 +101,7 @@ async def test_the_cap_on_warm_children_evicts_the_idle_and_refuses_when_all_are
         assert "SESSION_TREE_MAX_CHILDREN" in error
         # Nothing was stored for the refused turn.
         assert (await harness.call("streams", name="a"))["streams"][0]["status"] == "completed"
-        await harness.poll_to_end(busy["id"])
+        await harness.poll_to_end(busy["stream_id"])
 
         reply = await harness.call("chat", name="a", prompt="room now")
         assert reply["status"] == "completed"
@@ -148,7 +148,7 @@ async def test_a_failed_turns_child_counts_against_the_cap_until_it_has_exited(
             started = await harness.call("chat_async", name="main", prompt="q2")
             # The parent chats again as soon as the poll shows the turn ended,
             # which is while the failed turn's child is still exiting.
-            ended = await harness.poll_to_end(started["id"])
+            ended = await harness.poll_to_end(started["stream_id"])
             model.push(text("again"))
             reply = await harness.call("chat", name="main", prompt="q3")
         finally:

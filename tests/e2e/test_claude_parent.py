@@ -20,7 +20,10 @@ pytestmark = [pytest.mark.e2e]
 
 TOOLS = ("create", "chat", "chat_async", "poll", "fork", "loopback_respond")
 # Short enough that a default 45 s chat would be cut; the parent bounds its waits below it.
-TOOL_TIMEOUT_MS = 4000
+# Long enough that a chat bounded by CHAT_WAIT_S returns first on a loaded machine (a child's
+# first start can take seconds there); the slow turn below still outlasts it.
+TOOL_TIMEOUT_MS = 10_000
+CHAT_WAIT_S = 8.0
 WAIT_S = 1.5
 
 
@@ -44,19 +47,19 @@ def parent_script(tmp_path: Path, observed: dict[str, Any]) -> ParentScript:
     observed["toolsearch"] = loaded
 
     observed["create"] = yield call("create", name="main", cwd=str(tmp_path))
-    observed["chat1"] = yield call("chat", name="main", prompt="first", wait_s=WAIT_S * 4)
-    observed["chat2"] = yield call("chat", name="main", prompt="second", wait_s=WAIT_S * 4)
+    observed["chat1"] = yield call("chat", name="main", prompt="first", wait_s=CHAT_WAIT_S)
+    observed["chat2"] = yield call("chat", name="main", prompt="second", wait_s=CHAT_WAIT_S)
 
     observed["fork"] = yield call("fork", name="main", new_name="alt")
-    observed["chat_fork"] = yield call("chat", name="alt", prompt="on the fork", wait_s=WAIT_S * 4)
+    observed["chat_fork"] = yield call("chat", name="alt", prompt="on the fork", wait_s=CHAT_WAIT_S)
 
     started = yield call("chat_async", name="main", prompt="in the background")
     observed["chat_async"] = started
-    observed["async_end"] = yield from poll_to_end(started["id"])
+    observed["async_end"] = yield from poll_to_end(started["stream_id"])
 
     # A loopback approval, allowed by the parent.
     yield call("create", name="lb", cwd=str(tmp_path), loopback=True)
-    asked = yield call("chat", name="lb", prompt="write it", wait_s=WAIT_S * 4)
+    asked = yield call("chat", name="lb", prompt="write it", wait_s=CHAT_WAIT_S)
     observed["lb_asked"] = asked
     (pending,) = asked["pending_approvals"]
     yield call("loopback_respond", approval_id=pending["id"], decision="allow")
@@ -64,7 +67,7 @@ def parent_script(tmp_path: Path, observed: dict[str, Any]) -> ParentScript:
 
     # ask_human: Claude Code is asked (input_required); print mode has no one to ask.
     yield call("create", name="asker", cwd=str(tmp_path), loopback=True, ask_human=True)
-    asked = yield call("chat", name="asker", prompt="write it too", wait_s=WAIT_S * 4)
+    asked = yield call("chat", name="asker", prompt="write it too", wait_s=CHAT_WAIT_S)
     observed["human_asked"] = asked
     (pending,) = asked["pending_approvals"]
     yield call("loopback_respond", approval_id=pending["id"], decision="allow")
@@ -91,8 +94,8 @@ def test_claude_code_as_the_parent_drives_every_kind_of_turn(tmp_path: Path) -> 
             text("written"),
             tool_use("Write", {"file_path": str(human_file), "content": "asked"}),
             text("written too"),
-            # 8 parts 0.5 s apart: about 4 s, past the 1.5 s wait (and the parent's 4 s timeout).
-            text(*[f"slow {i} " for i in range(8)], delay_s=0.5),
+            # 12 parts 1 s apart: about 12 s, past the 1.5 s wait and the parent's 10 s timeout.
+            text(*[f"slow {i} " for i in range(12)], delay_s=1.0),
         ]
     )
     with ScriptedModel(responder=roles) as model:
@@ -123,7 +126,7 @@ def test_claude_code_as_the_parent_drives_every_kind_of_turn(tmp_path: Path) -> 
     assert observed["slow_end"]["status"] == "completed"
     # Its whole text reached the parent's model through the polls.
     texts = [e["data"]["text"] for e in observed["slow_end"]["events"] if e["kind"] == "text"]
-    assert texts == ["".join(f"slow {i} " for i in range(8))]
+    assert texts == ["".join(f"slow {i} " for i in range(12))]
     # Every child request carried the children's header, none the parent's.
     assert roles.child_requests
     assert all(r.headers.get("x-session-tree-role") == "child" for r in roles.child_requests)
@@ -160,7 +163,7 @@ def test_claude_codes_elicitation_hook_answers_an_ask_human_approval(tmp_path: P
     def script() -> ParentScript:
         yield tool_use("ToolSearch", {"query": "select:" + ",".join(map(tool, TOOLS))})
         yield call("create", name="asker", cwd=str(tmp_path), loopback=True, ask_human=True)
-        observed["chat"] = yield call("chat", name="asker", prompt="write it", wait_s=WAIT_S * 4)
+        observed["chat"] = yield call("chat", name="asker", prompt="write it", wait_s=CHAT_WAIT_S)
         yield text("the person allowed it")
 
     roles = Roles(script())

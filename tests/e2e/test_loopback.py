@@ -142,12 +142,12 @@ async def test_remember_settles_the_next_call_without_asking(
     # The parent of a chat_async sits on loopback_pending.
     found = await harness.call("loopback_pending", name="main", wait_ms=30_000)
     (pending,) = found["approvals"]
-    assert pending["stream_id"] == stream["id"]
+    assert pending["stream_id"] == stream["stream_id"]
     await harness.call(
         "loopback_respond", approval_id=pending["id"], decision="allow", remember=True
     )
 
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
     assert first_file.exists()
     assert second_file.exists()
     assert [e["kind"] for e in events].count("permission_request") == 1
@@ -170,7 +170,7 @@ async def test_an_unanswered_approval_times_out_as_a_deny(
     await create_loopback(harness, "main", tmp_path, approval_timeout_s=1)
 
     stream = await harness.call("chat_async", name="main", prompt="write the file")
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
 
     assert not target.exists()
     (decision,) = [e["data"] for e in events if e["kind"] == "permission_decision"]
@@ -234,9 +234,8 @@ async def test_two_children_asking_at_once_each_get_their_own_decision(
     streams = {}
     for name in files:
         await create_loopback(harness, name, tmp_path)
-        streams[name] = (await harness.call("chat_async", name=name, prompt=f"write file {name}"))[
-            "id"
-        ]
+        started = await harness.call("chat_async", name=name, prompt=f"write file {name}")
+        streams[name] = started["stream_id"]
 
     pending: list[dict[str, Any]] = []
     with anyio.fail_after(60):
@@ -498,7 +497,7 @@ async def test_a_policy_changed_during_a_turn_applies_to_the_next_child(
         await harness.call("configure", name="main", disallowed_tools=["Write"])
     finally:
         gate.set()
-    await harness.poll_to_end(busy["id"])
+    await harness.poll_to_end(busy["stream_id"])
 
     model.push(write(target), text("could not"))
     reply = await harness.call("chat", name="main", prompt="write it")

@@ -32,7 +32,7 @@ async def test_a_server_killed_mid_turn_loses_nothing_and_leaves_no_child(
         async with serve(tmp_path, model, env=guard) as first:
             await first.call("create", name="main")
             await first.call("chat", name="main", prompt="q1")
-            stream_id = (await first.call("chat_async", name="main", prompt="q2"))["id"]
+            stream_id = (await first.call("chat_async", name="main", prompt="q2"))["stream_id"]
             await first_delta_stored(first, "main")
             received = (await first.call("poll", stream_id=stream_id, from_seq=0))["events"]
             children = claude_processes()
@@ -78,7 +78,7 @@ async def test_a_second_server_on_the_database_leaves_the_firsts_turn_running(
     second_dir.mkdir()
     async with serve(tmp_path, model) as first:
         await first.call("create", name="main")
-        stream_id = (await first.call("chat_async", name="main", prompt="slow"))["id"]
+        stream_id = (await first.call("chat_async", name="main", prompt="slow"))["stream_id"]
         try:
             await first_delta_stored(first, "main")
             async with serve(second_dir, model, db_path=first.db_path) as second:

@@ -54,7 +54,7 @@ async def test_chat_async_and_poll_deliver_every_event_in_order(
     await harness.call("create", name="main")
 
     stream = await harness.call("chat_async", name="main", prompt="count")
-    events = await harness.poll_to_end(stream["id"], wait_ms=2000)
+    events = await harness.poll_to_end(stream["stream_id"], wait_ms=2000)
 
     assert [e["seq"] for e in events] == list(range(len(events)))
     kinds = [e["kind"] for e in events]
@@ -63,7 +63,7 @@ async def test_chat_async_and_poll_deliver_every_event_in_order(
     deltas = "".join(e["data"]["text"] for e in events if e["kind"] == "text_delta")
     assert deltas == "one two three"
     assert [e["data"]["text"] for e in events if e["kind"] == "text"] == ["one two three"]
-    final = await harness.call("poll", stream_id=stream["id"], from_seq=0, limit=1)
+    final = await harness.call("poll", stream_id=stream["stream_id"], from_seq=0, limit=1)
     assert final["status"] == "completed"
     assert final["more"] is True
 
@@ -193,7 +193,7 @@ async def test_interrupt_mid_stream_keeps_what_arrived(
             from_seq = 0
             while True:
                 page = await harness.call(
-                    "poll", stream_id=stream["id"], from_seq=from_seq, wait_ms=2000
+                    "poll", stream_id=stream["stream_id"], from_seq=from_seq, wait_ms=2000
                 )
                 from_seq = page["next_seq"]
                 if any(e["kind"] == "text_delta" for e in page["events"]):
@@ -204,9 +204,9 @@ async def test_interrupt_mid_stream_keeps_what_arrived(
         gate.set()
 
     assert result["status"] == "interrupted"
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
     assert events[-1]["kind"] == "interrupted"
-    final = await harness.call("poll", stream_id=stream["id"], from_seq=0, limit=1)
+    final = await harness.call("poll", stream_id=stream["stream_id"], from_seq=0, limit=1)
     assert final["status"] == "interrupted"
     assert any(e["kind"] == "text_delta" and e["data"]["text"] == "partial " for e in events)
     # The session is usable again and continues from its head.
@@ -257,8 +257,8 @@ async def test_a_second_chat_on_a_busy_session_names_the_running_stream(
         error = await harness.call_error("chat", name="main", prompt="again")
     finally:
         gate.set()
-    assert f"stream {stream['id']}" in error
-    await harness.poll_to_end(stream["id"])
+    assert f"stream {stream['stream_id']}" in error
+    await harness.poll_to_end(stream["stream_id"])
 
 
 async def test_five_sessions_chat_at_the_same_time(harness: Harness, model: ScriptedModel) -> None:

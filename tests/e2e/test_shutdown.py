@@ -28,7 +28,7 @@ SHUTDOWN_BOUND_S = 2.0
 async def _turn_streaming(harness: Harness) -> tuple[int, list[psutil.Process]]:
     await harness.call("create", name="main")
     await harness.call("chat", name="main", prompt="q1")
-    stream_id = (await harness.call("chat_async", name="main", prompt="q2"))["id"]
+    stream_id = (await harness.call("chat_async", name="main", prompt="q2"))["stream_id"]
     await first_delta_stored(harness, "main")
     children = claude_processes()
     assert children, "the turn's claude child should be running"

@@ -87,7 +87,7 @@ async def test_a_running_side_question_is_not_swept(harness: Harness, model: Scr
             from_seq = 0
             while True:
                 page = await harness.call(
-                    "poll", stream_id=stream["id"], from_seq=from_seq, wait_ms=2000
+                    "poll", stream_id=stream["stream_id"], from_seq=from_seq, wait_ms=2000
                 )
                 from_seq = page["next_seq"]
                 if any(e["kind"] == "text_delta" for e in page["events"]):
@@ -101,7 +101,7 @@ async def test_a_running_side_question_is_not_swept(harness: Harness, model: Scr
         assert ephemeral_ids(await tree_nodes(harness, "main")) == running
     finally:
         gate.set()
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
     assert events[-1]["kind"] == "turn_end"
     written = {e["data"]["node_id"] for e in events if "node_id" in e["data"]}
     nodes = await tree_nodes(harness, "main")

@@ -48,7 +48,7 @@ async def test_an_interrupt_of_a_stopped_child_ends_the_turn_within_seconds(
     gate = threading.Event()
     model.push(text("never ", "finished", gate=gate, gate_after_deltas=1), text("after"))
     await harness.call("create", name="main")
-    stream_id = (await harness.call("chat_async", name="main", prompt="long"))["id"]
+    stream_id = (await harness.call("chat_async", name="main", prompt="long"))["stream_id"]
     await first_delta_stored(harness, "main")
     (child,) = harness.claude_children()
     child.send_signal(signal.SIGSTOP)

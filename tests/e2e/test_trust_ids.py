@@ -45,17 +45,17 @@ async def test_a_deleted_sessions_approval_and_stream_ids_stay_unknown(
     assert y_approval["tool_name"] == "Bash"
 
     assert y_approval["id"] != x_approval["id"]
-    assert y_stream["id"] != x_stream["id"]
+    assert y_stream["stream_id"] != x_stream["stream_id"]
     late = await harness.call_error(
         "loopback_respond", approval_id=x_approval["id"], decision="allow"
     )
     assert f"No approval with id {x_approval['id']}." in late
-    stale = await harness.call_error("poll", stream_id=x_stream["id"])
-    assert f"No stream with id {x_stream['id']}." in stale
+    stale = await harness.call_error("poll", stream_id=x_stream["stream_id"])
+    assert f"No stream with id {x_stream['stream_id']}." in stale
     # The late allow reached nothing: y's call still waits, and its rm has not run.
     assert (await pending_of(harness, "y"))["id"] == y_approval["id"]
     assert important.read_text() == "keep me"
 
     await harness.call("loopback_respond", approval_id=y_approval["id"], decision="deny")
-    await harness.poll_to_end(y_stream["id"])
+    await harness.poll_to_end(y_stream["stream_id"])
     assert important.exists()

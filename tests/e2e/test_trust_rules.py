@@ -60,7 +60,7 @@ async def test_a_remembered_deny_rule_denies_an_escaped_command_name(
         rule="Bash(rm:*)",
     )
 
-    events = await harness.poll_to_end(stream["id"])
+    events = await harness.poll_to_end(stream["stream_id"])
 
     assert victim.read_text() == "keep me"
     decisions = [e["data"] for e in events if e["kind"] == "permission_decision"]

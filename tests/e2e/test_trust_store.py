@@ -111,7 +111,7 @@ async def test_deleting_a_session_keeps_a_forks_running_turn(
     await harness.call("create", name="A")
     await harness.call("chat", name="A", prompt="q1")
     await harness.call("fork", name="A", new_name="B")
-    stream_id = (await harness.call("chat_async", name="B", prompt="q2"))["id"]
+    stream_id = (await harness.call("chat_async", name="B", prompt="q2"))["stream_id"]
     try:
         await first_delta_stored(harness, "B")
         deleted = await harness.call("delete", name="A")
@@ -168,7 +168,7 @@ async def test_delete_and_a_starting_turn_exclude_each_other(
             continue
         winners.append("chat_async")
         assert started.structured_content is not None
-        stream_id = started.structured_content["id"]
+        stream_id = started.structured_content["stream_id"]
         # The acknowledged stream is readable, to its end.
         polled = await harness.client.call_tool("poll", {"stream_id": stream_id})
         if polled.is_error:
@@ -186,7 +186,7 @@ async def test_delete_and_a_starting_turn_exclude_each_other(
     # both are proven whatever the races gave: a started turn refuses the delete.
     if "chat_async" not in winners:
         await harness.call("create", name="started")
-        stream_id = (await harness.call("chat_async", name="started", prompt="q"))["id"]
+        stream_id = (await harness.call("chat_async", name="started", prompt="q"))["stream_id"]
         refused = await harness.call_error("delete", name="started")
         assert f"stream {stream_id}" in refused, refused
         assert (await harness.poll_to_end(stream_id))[-1]["kind"] == "turn_end"
@@ -204,7 +204,7 @@ async def test_delete_on_another_server_is_refused_while_the_turn_runs(
     model.push(text("slow ", "reply", gate=gate, gate_after_deltas=1))
     async with on_servers(tmp_path, model) as (runner, other):
         await runner.call("create", name="D")
-        stream_id = (await runner.call("chat_async", name="D", prompt="slow"))["id"]
+        stream_id = (await runner.call("chat_async", name="D", prompt="slow"))["stream_id"]
         try:
             await first_delta_stored(runner, "D")
             refused = await other.call_error("delete", name="D")

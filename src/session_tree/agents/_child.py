@@ -12,6 +12,8 @@ import collections
 import dataclasses
 import logging
 import math
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -58,6 +60,9 @@ class _Turn:
     prompt: str
     ephemeral: bool
     items: MemoryObjectSendStream[Item | BaseException]
+    # The uuid the prompt's message gets in the child's conversation (Claude Code
+    # keeps one a client gives): what a rewind names to take the turn back out.
+    prompt_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(eq=False)  # one process each: compared and hashed by identity
@@ -82,6 +87,8 @@ class Child:
     _stderr: collections.deque[str] = field(
         default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_LINES)
     )
+    # The prompt uuid of the last turn handed to the child, until it is rewound.
+    _last_prompt_uuid: str | None = None
 
     @property
     def busy(self) -> bool:
@@ -151,7 +158,7 @@ class Child:
         assert self._client is not None
         async with turn.items:
             try:
-                await self._client.query(turn.prompt)
+                await self._client.query(_prompt_message(turn))
                 async for message in self._client.receive_response():
                     for item in translate(message, ephemeral=turn.ephemeral):
                         if isinstance(item, Result):
@@ -176,7 +183,9 @@ class Child:
             raise ChildExited("The child has already exited.")
         send, receive = anyio.create_memory_object_stream[Item | BaseException](1000)
         self._move(ChildState.BUSY)
-        await self._turns[0].send(_Turn(prompt, ephemeral, send))
+        turn = _Turn(prompt, ephemeral, send)
+        self._last_prompt_uuid = turn.prompt_uuid
+        await self._turns[0].send(turn)
         return receive
 
     async def interrupt(self) -> bool:
@@ -186,6 +195,37 @@ class Child:
             return True
         with anyio.move_on_after(INTERRUPT_TIMEOUT_S):
             await client.interrupt()
+            return True
+        return False
+
+    async def rewind(self) -> bool:
+        """Take the last turn back out of an idle child's conversation, so that it
+        ends where it ended before that turn; False when it cannot (then its
+        conversation holds the turn, and it must not be reused).
+
+        Claude Code's ``rewind_conversation`` control request (claude 2.1.332; the
+        Agent SDK has no method for it, so it goes through the SDK's control
+        channel) cuts the conversation before the named user message, in the
+        process: nothing is restarted and the next query follows the message
+        before it. The transcript keeps the cut turn as a side branch."""
+        control = self._client._query if self._client is not None else None
+        target = self._last_prompt_uuid
+        if control is None or target is None or self.state is not ChildState.IDLE:
+            return False
+        if self._stop.is_set():
+            return False
+        with anyio.move_on_after(INTERRUPT_TIMEOUT_S):
+            try:
+                response = await control._send_control_request(
+                    {"subtype": "rewind_conversation", "target_message_uuid": target}
+                )
+            except Exception as exc:
+                log.info("child %s could not rewind: %s", self.key, exc)
+                return False
+            if response.get("rewound") is not True:
+                log.info("child %s refused to rewind: %s", self.key, response)
+                return False
+            self._last_prompt_uuid = None
             return True
         return False
 
@@ -214,6 +254,16 @@ class Child:
         self._stop.set()
         with anyio.move_on_after(CLOSE_TIMEOUT_S + 1):
             await self.closed.wait()
+
+
+async def _prompt_message(turn: _Turn) -> AsyncIterator[dict[str, object]]:
+    """The turn's prompt as the one user message of a stream-json query, with its uuid."""
+    yield {
+        "type": "user",
+        "message": {"role": "user", "content": turn.prompt},
+        "parent_tool_use_id": None,
+        "uuid": turn.prompt_uuid,
+    }
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """The ``session-tree`` command. ``serve`` (the default) runs the MCP server over stdio;
-the other commands read the database from the terminal, check the set-up, or run
-an offline demo."""
+``ui`` serves a live view in the browser; the other commands read the database from
+the terminal, check the set-up, or run an offline demo."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from ..agents import clean_environment
 from ..errors import SessionTreeError, SettingsError
 from ..server import build_server, run_stdio
 from ..service import Settings, open_library
+from ..web import bind, serve_ui
 from ._demo import demo
 from ._doctor import doctor
 from ._inspect import ls, render_branch, show, tree
 from ._transcripts import export_file, import_file
+from ._workspace_commands import apply, diff
 
 log = logging.getLogger("session_tree.cli")
 
@@ -74,9 +76,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     imported.add_argument("file", type=Path)
     imported.add_argument("--name", help="the new session's name (default: import-<id>)")
+    changed = commands.add_parser(
+        "diff", parents=[common], help="what a workspace session's turn or branch changed"
+    )
+    changed.add_argument("name")
+    changed.add_argument("--at", type=int, help="a turn's summary node: that turn alone")
+    changed.add_argument(
+        "--against", choices=("fork", "head"), default="fork", help="fork point or your HEAD"
+    )
+    applied = commands.add_parser(
+        "apply", parents=[common], help="a workspace session's result as a branch or patch"
+    )
+    applied.add_argument("name")
+    target = applied.add_mutually_exclusive_group(required=True)
+    target.add_argument("--branch", help="a new branch of your repository at its last turn")
+    target.add_argument("--patch", help="a new patch file of its change (git apply takes it)")
+    applied.add_argument(
+        "--switch", action="store_true", help="switch to the new branch (refused when dirty)"
+    )
     commands.add_parser(
         "demo", parents=[common], help="an offline demo with a scripted model (no API key)"
     )
+    ui = commands.add_parser(
+        "ui",
+        parents=[common],
+        help="a live view in the browser, on 127.0.0.1: sessions, trees, turns, approvals",
+    )
+    ui.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
     args = parser.parse_args(argv)
 
     # stdout is the MCP channel: every log line goes to stderr.
@@ -103,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.stderr.write(f"session-tree serve: {reason}\n")
             sys.exit(1)
         return
+    if args.command == "ui":
+        sys.exit(_ui(settings, args.port))
     if args.command == "demo":
         clean_environment()
         sys.exit(anyio.run(demo, _say))
@@ -113,6 +141,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     _say(output)
     sys.exit(status)
+
+
+def _ui(settings: Settings, port: int) -> int:
+    """Serve the browser view until SIGINT or SIGTERM; its address (with the token) is
+    the one line of output."""
+    try:
+        sock = bind(port)
+    except OSError as exc:
+        sys.stderr.write(
+            f"session-tree ui: cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+            "choose another --port, or leave it out for any free one.\n"
+        )
+        return 1
+    try:
+        anyio.run(serve_ui, settings, sock, lambda url: _say(f"session-tree ui: {url}"))
+    except BaseException as exc:
+        reason = _startup_error(exc)
+        if reason is None:
+            raise
+        sys.stderr.write(f"session-tree ui: {reason}\n")
+        return 1
+    finally:
+        sock.close()
+    return 0
 
 
 def _startup_error(exc: BaseException) -> SessionTreeError | None:
@@ -151,6 +203,13 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
             return await tree(library, args.name), 0
         if args.command == "render":
             return await render_branch(library, args.name, at=args.at, as_json=args.json), 0
+        if args.command == "diff":
+            return await diff(library, args.name, at=args.at, against=args.against), 0
+        if args.command == "apply":
+            done = await apply(
+                library, args.name, branch=args.branch, switch=args.switch, patch_file=args.patch
+            )
+            return done, 0
         if args.command == "export":
             return await export_file(library, args.name, at=args.at, output=args.output), 0
     raise AssertionError(f"unhandled command {args.command}")

@@ -121,12 +121,12 @@ async def _scenario(parent: _Parent, work: Path, notes: Path, say: Say) -> None:
     approval = pending["approvals"][0]
     say(f"  the child asks to run {approval['tool_name']} on {approval['input']['file_path']}")
     await parent.call("loopback_respond", approval_id=approval["id"], decision="allow")
-    say(f"\n> poll(stream_id={started['id']}, from_seq=..., wait_ms=10000) until done")
+    say(f"\n> poll(stream_id={started['stream_id']}, from_seq=..., wait_ms=10000) until done")
     events: list[dict[str, Any]] = []
     seq = 0
     while True:
         page = await parent.call(
-            "poll", quiet=True, stream_id=started["id"], from_seq=seq, wait_ms=10_000
+            "poll", quiet=True, stream_id=started["stream_id"], from_seq=seq, wait_ms=10_000
         )
         events += page["events"]
         seq = page["next_seq"]

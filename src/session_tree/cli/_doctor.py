@@ -71,22 +71,31 @@ def _credentials() -> Check:
     )
 
 
-async def _database(settings: Settings) -> Check:
+async def _database(settings: Settings) -> list[Check]:
+    """The database, and the git worktrees of its workspace sessions."""
     path = settings.db_path
     try:
         # Opening writable proves the file writable (it writes the schema's version
         # stamp), creating it and its directory when missing.
         async with open_library(path, writable=True, synchronous=settings.synchronous) as library:
             sessions = len(await library.names())
+            strays = await library.workspace_problems()
     except SessionTreeError as exc:
-        return Check("database", False, str(exc))  # it names the file
+        return [Check("database", False, str(exc))]  # it names the file
     except (OSError, sqlite3.Error) as exc:
-        return Check("database", False, f"{path}: {exc}")
-    return Check("database", True, f"{path} is writable ({sessions} sessions)")
+        return [Check("database", False, f"{path}: {exc}")]
+    database = Check("database", True, f"{path} is writable ({sessions} sessions)")
+    if not strays:
+        return [database, Check("workspaces", True, "every worktree is where its session expects")]
+    fix = (
+        "a server's start brings back missing worktrees and removes unused ones; remove a "
+        "stray one with git worktree remove (or delete the directory)"
+    )
+    return [database, Check("workspaces", False, "; ".join(strays) + f". {fix}")]
 
 
 async def doctor(settings: Settings) -> tuple[str, int]:
-    checks = [_claude(), _credentials(), await _database(settings)]
+    checks = [_claude(), _credentials(), *await _database(settings)]
     lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks]
     lines.append(
         f"      versions: session-tree {__version__}, python {platform.python_version()}, "

@@ -5,6 +5,8 @@ _catalog           every tool by name, with its annotations, in listing order
 _session_tools     create, configure, get, list, delete
 _chat_tools        chat, chat_async, poll, interrupt, streams
 _elicit            asking the person: elicitation/create (2025-11-25) or input_required (2026-07-28)
+_request_state     the key that seals a retry's state, kept in the database
+_tasks             chat as a task (the Tasks extension of 2026-07-28): tasks/get, update, cancel
 _branch_tools      fork, tree, render_context
 _loopback_tools    loopback_pending, loopback_respond, loopback_config, loopback_permit
 _params            the argument types the tools share
@@ -23,6 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 
 from .. import __version__
 from ..service import SessionService, Settings, open_permits
@@ -30,8 +33,11 @@ from ._catalog import PARENT_TOOLS, PERMIT_TOOLS, register
 from ._context import ServerState
 from ._loopback_config import PERMIT_PROMPT_TOOL, SERVER_NAME, LoopbackConfig
 from ._permits import TokenlessPermits
+from ._request_state import SECRET_NAME as REQUEST_STATE_SECRET
+from ._request_state import DatabaseKeyCodec
 from ._server import SessionTreeServer
 from ._stdio import run_stdio
+from ._tasks import ChatTasks
 
 INSTRUCTIONS = """\
 session-tree runs child Claude Code sessions. create a session, chat with it (or chat_async and
@@ -52,13 +58,23 @@ def build_server(settings: Settings) -> MCPServer[ServerState]:
 
 
 def build_parent_server(settings: Settings) -> MCPServer[ServerState]:
+    # A retried input_required chat may reach a restarted server: seal its state under the
+    # database's key, not one of this process alone.
+    codec = DatabaseKeyCodec()
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
         async with SessionService.open(settings) as service:
+            codec.use(await service.secret(REQUEST_STATE_SECRET))
             yield ServerState(permits=TokenlessPermits(), service=service)
 
     server: MCPServer[ServerState] = SessionTreeServer(
-        SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        extensions=[ChatTasks()],
+        request_state_security=RequestStateSecurity(codec=codec),
     )
     register(server, PARENT_TOOLS + PERMIT_TOOLS)
     return server

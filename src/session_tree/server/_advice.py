@@ -19,8 +19,11 @@ from ..errors import (
     ApprovalAlreadyDecided,
     ApprovalNotFound,
     BudgetExceeded,
+    GitFailed,
     NodeNotFound,
     NodeNotInTree,
+    NotAGitRepository,
+    NoWorkspace,
     PastStreamEnd,
     SessionBusy,
     SessionExists,
@@ -28,6 +31,7 @@ from ..errors import (
     SessionTreeError,
     StreamNotFound,
     TurnElsewhere,
+    UncommittedChanges,
     WorkingDirMissing,
 )
 
@@ -117,6 +121,39 @@ def _(exc: BudgetExceeded) -> str:
         f"{str(exc).removesuffix('.')}. Nothing was stored. To go on, raise it with "
         f"configure(name={exc.budget_session!r}, max_cost_usd=...) or remove it with "
         "max_cost_usd=0; see what each branch spent with tree or list."
+    )
+
+
+@advised.register
+def _(exc: NotAGitRepository) -> str:
+    return (
+        f"{exc} workspace='git' needs a cwd inside a git repository: run `git init` there "
+        "(and commit) first, pass a cwd inside a repository, or leave workspace out to let "
+        "the child work in the directory itself (forks then share it)."
+    )
+
+
+@advised.register
+def _(exc: NoWorkspace) -> str:
+    return (
+        f"{exc} Only sessions made with create(workspace='git') (and their forks) have "
+        "snapshots to diff or apply; call get to see a session's workspace."
+    )
+
+
+@advised.register
+def _(exc: UncommittedChanges) -> str:
+    return (
+        f"{exc} Commit or stash them first, call workspace_apply without switch (the branch "
+        "is made, the checkout left alone), or with patch_file."
+    )
+
+
+@advised.register
+def _(exc: GitFailed) -> str:
+    return (
+        f"{exc} Nothing of the session was lost; fix what git says (run `git status` in "
+        f"{exc.where}) and retry."
     )
 
 

@@ -11,7 +11,7 @@ from ..models import Session
 from ..service import RenderResult, TreeResult
 from ._context import service_of
 from ._overrides import MaxTurnsOverride, ModelOverride, SystemPromptOverride, overrides
-from ._params import MAX_ID, SessionName
+from ._params import MAX_ID, McpServersArg, SessionName
 
 
 async def fork(
@@ -31,12 +31,21 @@ async def fork(
     model: ModelOverride = None,
     system_prompt: SystemPromptOverride = None,
     max_turns: MaxTurnsOverride = None,
+    mcp_servers: Annotated[
+        McpServersArg,
+        Field(
+            description="the fork's own MCP servers, replacing the origin's ({} for none); "
+            "a *** value (as get shows a secret) keeps the origin's real one"
+        ),
+    ] = None,
 ) -> Session:
     """Branch a session: a new session whose history is name's up to a node. Copies nothing.
-    model, system_prompt and max_turns set the fork's own (its origin keeps its own), so one
-    branch can go on with two models or prompts side by side."""
+    model, system_prompt, max_turns and mcp_servers set the fork's own (its origin keeps its
+    own), so one branch can go on with two models, prompts or tool sets side by side."""
     changes = overrides(model, system_prompt, max_turns)
-    return await service_of(ctx).sessions.fork(name, new_name, at, changes or None)
+    if mcp_servers is not None:
+        changes["mcp_servers"] = mcp_servers
+    return await service_of(ctx).fork(name, new_name, at, changes or None)
 
 
 async def render_context(

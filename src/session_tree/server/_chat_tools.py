@@ -8,11 +8,19 @@ from mcp.server.mcpserver import Context
 from mcp_types import InputRequiredResult
 from pydantic import Field
 
-from ..models import Approval, Stream
-from ..service import ChatResult, HumanAnswer, InterruptResult, PollResult, StreamList
+from ..models import Approval
+from ..service import (
+    ChatResult,
+    HumanAnswer,
+    InterruptResult,
+    PollResult,
+    StreamList,
+    StreamView,
+)
 from ._context import service_of
 from ._elicit import Era, HumanDecision, ask_by_result, era_of, question, resume_asked
 from ._params import MAX_ID, Prompt, SessionName
+from ._tasks import task_slot
 
 OutputSchema = Annotated[
     dict[str, Any] | None,
@@ -59,7 +67,14 @@ async def chat(
     era = era_of(ctx)
     if era is Era.RESULT and (resumed := await resume_asked(ctx, name, wait_s)) is not None:
         return resumed  # a retry with the person's answers: the turn already runs
-    result = await service_of(ctx).chats.chat(
+    if (slot := task_slot()) is not None:
+        # The client takes a task: start the turn, and the task (server/_tasks.py) follows it.
+        stream = await service_of(ctx).chat_async(
+            name, prompt, ephemeral=ephemeral, output_schema=output_schema
+        )
+        slot.stream_id = stream.id
+        return await service_of(ctx).summarize(stream.id)
+    result = await service_of(ctx).chat(
         name,
         prompt,
         ephemeral=ephemeral,
@@ -80,11 +95,12 @@ async def chat_async(
         bool, Field(description="recorded off-branch; the head does not move")
     ] = False,
     output_schema: OutputSchema = None,
-) -> Stream:
-    """Start a turn and return its stream at once; read it with poll."""
-    return await service_of(ctx).chats.chat_async(
+) -> StreamView:
+    """Start a turn and return its stream_id at once; read the turn with poll."""
+    stream = await service_of(ctx).chat_async(
         name, prompt, ephemeral=ephemeral, output_schema=output_schema
     )
+    return StreamView.of(stream)
 
 
 async def poll(
@@ -101,12 +117,14 @@ async def poll(
         int, Field(ge=0, le=50_000, description="long poll: wait this long for a new event")
     ] = 0,
 ) -> PollResult:
-    """Events of a turn after a seq, its status, and whether more remain."""
+    """What a child is doing: its turn's events after a seq (text, tool calls, approvals), the
+    turn's status, and whether more remain."""
     return await service_of(ctx).poll(stream_id, from_seq, limit, wait_ms)
 
 
 async def interrupt(name: SessionName, ctx: Context[Any, Any]) -> InterruptResult:
-    """Stop the session's running turn. What already arrived stays in the tree."""
+    """Stop a running child: interrupt the session's turn. What already arrived stays in the
+    tree."""
     return await service_of(ctx).interrupt(name)
 
 

@@ -103,25 +103,48 @@ async def ask_by_result(
 ) -> ChatResult | InputRequiredResult:
     """A chat waiting on approvals of an ask_human session, as the question to the person;
     any other result as it is."""
-    if result.status is not StreamStatus.AWAITING_PERMISSION or not result.pending_approvals:
+    requests = await input_requests(service_of(ctx), result)
+    if requests is None:
         return result
-    info = await service_of(ctx).get(result.session)
-    if not info.session.config.ask_human:
-        return result
-    requests: InputRequests = {}
-    for approval in result.pending_approvals:
-        asked = question(approval.session, approval.tool_name, approval.input)
-        if asked is None:
-            return result  # one the person cannot see whole: all go to the parent agent
-        requests[f"{_KEY_PREFIX}{approval.id}"] = ElicitRequest(
-            params=ElicitRequestFormParams(
-                message=asked, requested_schema=HumanDecision.model_json_schema()
-            )
-        )
     state = _AskState(
         stream_id=result.stream_id, approval_ids=[a.id for a in result.pending_approvals]
     )
     return InputRequiredResult(input_requests=requests, request_state=state.model_dump_json())
+
+
+async def input_requests(
+    service: SessionService, result: ChatResult, *, skip: frozenset[int] = frozenset()
+) -> InputRequests | None:
+    """One form per approval the turn waits on, when the person is to be asked about all of
+    them (an ask_human session, each input short enough to show whole); else None, and the
+    parent agent decides. ``skip``: approvals the person already left to the parent agent."""
+    waiting = [a for a in result.pending_approvals if a.id not in skip]
+    if result.status is not StreamStatus.AWAITING_PERMISSION or not waiting:
+        return None
+    info = await service.get(result.session)
+    if not info.session.config.ask_human:
+        return None
+    requests: InputRequests = {}
+    for approval in waiting:
+        asked = question(approval.session, approval.tool_name, approval.input)
+        if asked is None:
+            return None  # one the person cannot see whole: all go to the parent agent
+        requests[approval_key(approval.id)] = ElicitRequest(
+            params=ElicitRequestFormParams(
+                message=asked, requested_schema=HumanDecision.model_json_schema()
+            )
+        )
+    return requests
+
+
+def approval_key(approval_id: int) -> str:
+    """The key of an approval's question: approval ids are never reused, nor are keys."""
+    return f"{_KEY_PREFIX}{approval_id}"
+
+
+def approval_of_key(key: str) -> int | None:
+    number = key.removeprefix(_KEY_PREFIX)
+    return int(number) if key.startswith(_KEY_PREFIX) and number.isdigit() else None
 
 
 async def resume_asked(
@@ -142,11 +165,11 @@ async def resume_asked(
     responses = ctx.input_responses or {}
     answered: set[int] = set()
     for approval_id in state.approval_ids:
-        response = responses.get(f"{_KEY_PREFIX}{approval_id}")
+        response = responses.get(approval_key(approval_id))
         answer = decision(response) if isinstance(response, ElicitResult) else None
         if answer is None:
             continue
-        await _decide(service, approval_id, answer, {a.id for a in current.pending_approvals})
+        await decide(service, approval_id, answer, {a.id for a in current.pending_approvals})
         answered.add(approval_id)
     if answered != set(state.approval_ids):
         # Unanswered: the parent agent decides (loopback_respond), as on the first round.
@@ -156,16 +179,14 @@ async def resume_asked(
     return await ask_by_result(ctx, followed)
 
 
-async def _decide(
+async def decide(
     service: SessionService, approval_id: int, answer: HumanAnswer, pending: set[int]
 ) -> None:
     """Apply the person's answer, unless the parent or a timeout decided first."""
     if approval_id not in pending:
         return
     with contextlib.suppress(ApprovalAlreadyDecided):
-        await service.loopback.respond(
-            approval_id, allow=answer.allow, message=answer.message or None
-        )
+        await service.respond(approval_id, allow=answer.allow, message=answer.message or None)
 
 
 async def _follow(
@@ -196,9 +217,13 @@ __all__ = [
     "MAX_ELICITED_INPUT",
     "Era",
     "HumanDecision",
+    "approval_key",
+    "approval_of_key",
     "ask_by_result",
+    "decide",
     "decision",
     "era_of",
+    "input_requests",
     "question",
     "resume_asked",
 ]

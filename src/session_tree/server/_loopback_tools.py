@@ -59,8 +59,9 @@ async def loopback_pending(
         Field(ge=0, le=50_000, description="long poll: wait this long for a first request"),
     ] = 0,
 ) -> PendingList:
-    """Tool calls that children wait on, oldest first. With wait_ms, waits until one arrives,
-    so one call watches every child at once. Answer each with loopback_respond."""
+    """Children waiting for permission: the tool calls they wait on, oldest first. With
+    wait_ms, waits until one arrives, so one call watches every child at once. Answer each
+    with loopback_respond."""
     return await service_of(ctx).pending(name, wait_ms)
 
 
@@ -93,7 +94,7 @@ async def loopback_respond(
 ) -> Approval:
     """Decide a child's pending tool call, exactly once. The child goes on with the input given
     (or its own), or hears the deny message. Then poll the turn's stream."""
-    return await service_of(ctx).loopback.respond(
+    return await service_of(ctx).respond(
         approval_id,
         allow=decision == "allow",
         message=message,

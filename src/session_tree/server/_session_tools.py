@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -95,9 +95,17 @@ async def create(
     thinking_tokens: ThinkingTokensArg = None,
     fallback_model: FallbackModelArg = None,
     sandbox: SandboxArg = None,
+    workspace: Annotated[
+        Literal["git"] | None,
+        Field(
+            description="git: the child works in its own git worktree of cwd's repository (from "
+            "your HEAD plus uncommitted changes); forks get their own"
+        ),
+    ] = None,
 ) -> Session:
     """Create a child Claude Code session with an empty history. The child starts on its first
-    chat, or at once with start=true."""
+    chat, or at once with start=true. workspace='git' gives it (and each fork) its own worktree,
+    snapshotted every turn: see workspace_diff and workspace_apply."""
     config = SessionConfig(
         cwd=cwd,
         model=model,
@@ -118,8 +126,9 @@ async def create(
         thinking_tokens=thinking_tokens,
         fallback_model=fallback_model,
         sandbox=sandbox,
+        workspace=workspace,
     )
-    return await service_of(ctx).sessions.create(name, config, title, start=start)
+    return await service_of(ctx).create(name, config, title, start=start)
 
 
 async def configure(
@@ -159,10 +168,17 @@ async def configure(
         ),
     ] = None,
     mcp_servers: Annotated[
-        McpServersArg, Field(description="replaces the MCP servers ({} removes them all)")
+        McpServersArg,
+        Field(
+            description="replaces the MCP servers ({} removes them all); a *** value (as get "
+            "shows a secret) keeps the one stored there"
+        ),
     ] = None,
     setting_sources: SettingSourcesArg = None,
-    env: Annotated[EnvArg, Field(description="replaces the child's environment variables")] = None,
+    env: Annotated[
+        EnvArg,
+        Field(description="replaces the child's environment variables (*** keeps a value)"),
+    ] = None,
     add_dirs: AddDirsArg = None,
     effort: EffortArg = None,
     thinking_tokens: ThinkingTokensArg = None,

@@ -2,7 +2,8 @@
 
 Front ends reach it through two doors: :class:`SessionService` (a server: the
 store, the children and the running turns) and :func:`open_library` (reads and
-transcripts, with no children: the command line, the web view).
+transcripts, with no children: the command line), and :func:`open_supervisor`
+(reads, turns' streams and approval decisions, with no children: the browser view).
 """
 
 from ._branches import branch
@@ -33,6 +34,7 @@ from ._results import (
     SessionInfo,
     SessionState,
     StreamList,
+    StreamView,
     ToolCallSummary,
     TreeResult,
 )
@@ -41,10 +43,21 @@ from ._search import SessionFilter
 from ._service import SessionService
 from ._settings import LOOPBACK_TOKEN_VAR, Settings, default_db_path
 from ._summaries import summary_node
+from ._supervisor import Supervisor, open_supervisor, turn_status
+from ._tasks import TaskIds
 from ._transcripts import Imported, export_branch, import_transcript
+from ._workspace_changes import (
+    ApplyResult,
+    DiffAgainst,
+    FileChange,
+    WorkspaceChanges,
+    WorkspaceDiff,
+)
+from ._workspaces import Workspaces, workspaces_dir
 
 __all__ = [
     "LOOPBACK_TOKEN_VAR",
+    "ApplyResult",
     "AskHuman",
     "BranchUsage",
     "ChatResult",
@@ -52,8 +65,10 @@ __all__ = [
     "ClaudeSessionList",
     "ContextUse",
     "DeleteResult",
+    "DiffAgainst",
     "Export",
     "ExportResult",
+    "FileChange",
     "HumanAnswer",
     "ImportResult",
     "Imported",
@@ -79,9 +94,15 @@ __all__ = [
     "SessionState",
     "Settings",
     "StreamList",
+    "StreamView",
+    "Supervisor",
+    "TaskIds",
     "ToolCallSummary",
     "TreeResult",
     "TurnState",
+    "WorkspaceChanges",
+    "WorkspaceDiff",
+    "Workspaces",
     "branch",
     "check_name",
     "claude_config_dir",
@@ -91,7 +112,10 @@ __all__ = [
     "node_block",
     "open_library",
     "open_permits",
+    "open_supervisor",
     "project_dir_name",
     "render",
     "summary_node",
+    "turn_status",
+    "workspaces_dir",
 ]

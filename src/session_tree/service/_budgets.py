@@ -39,6 +39,8 @@ class Budget:
 
 async def budgets_over(store: Store, session: Session) -> list[Budget]:
     """Every budget ``session``'s turns fall inside: its own and its origins', nearest first."""
+    if session.forked_from is None and session.config.max_cost_usd is None:
+        return []  # no budget of its own and no origin: nothing to read (every turn start asks)
     tree = [a.session for a in await store.sessions.overview(tree_id=session.tree_id)]
     by_name = {s.name: s for s in tree}
     totals = subtree_usage(tree)

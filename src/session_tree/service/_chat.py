@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import anyio
 
 from ..errors import ApprovalAlreadyDecided, PastStreamEnd
-from ..models import Approval, JSONObject, Stream, StreamStatus, Usage
+from ..models import Approval, Event, JSONObject, Stream, StreamStatus, Usage
 from ..store import Store
 from ._loopback import Loopback
 from ._mcp_servers import failed_servers
@@ -198,9 +198,14 @@ class Chat:
         structured: object = None
         failed: list[str] = []
         # Read after the status, so a turn reported ended has every event counted; paged,
-        # since a long turn has more events than one read returns.
+        # since a long turn has more events than one read returns. A short page is the
+        # last: no read (and no second one to tell an empty stream from an unknown) after it.
+        events: list[Event] = []
         from_seq = 0
-        while events := await self.store.streams.read(stream_id, from_seq=from_seq, limit=_PAGE):
+        while from_seq <= stream.last_seq and (not events or len(events) == _PAGE):
+            events = await self.store.streams.read(stream_id, from_seq=from_seq, limit=_PAGE)
+            if not events:
+                break
             from_seq = events[-1].seq + 1
             for event in events:
                 if event.kind == "text":

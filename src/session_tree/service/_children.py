@@ -13,16 +13,24 @@ from ..store import Store
 from ._budgets import child_config
 from ._permissions import ChildPermissions
 from ._running import RunningTurn
+from ._workspaces import Workspaces
 
 
 class ChildSource:
     """Finds or starts the child for a session's turn; ``running`` is the runner's
     map of live turns, which a child's permission questions are routed by."""
 
-    def __init__(self, store: Store, pool: ChildPool, running: Mapping[str, RunningTurn]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        pool: ChildPool,
+        running: Mapping[str, RunningTurn],
+        workspaces: Workspaces,
+    ) -> None:
         self.store = store
         self.pool = pool
         self._running = running
+        self.workspaces = workspaces
 
     def fits(self, warm: Child, session: Session, output_schema: JSONObject | None) -> bool:
         """Whether a turn of ``session`` with ``output_schema`` may run in ``warm``."""
@@ -64,8 +72,12 @@ class ChildSource:
             if session.config.loopback
             else None
         )
+        config = await child_config(self.store, session)
+        if session.config.workspace is not None:
+            # The session's cwd is in the user's checkout; its child works in its worktree.
+            config = config.model_copy(update={"cwd": await self.workspaces.child_cwd(session)})
         spec = ChildSpec(
-            config=await child_config(self.store, session),
+            config=config,
             resume=resume,
             transcripts=self.store.transcripts,
             ask_permission=permissions,

@@ -27,6 +27,8 @@ from ._transcripts import (
     import_claude_session,
     import_transcript,
 )
+from ._workspace_changes import ApplyResult, DiffAgainst, WorkspaceChanges, WorkspaceDiff
+from ._workspaces import Workspaces
 
 __all__ = ["Library", "SessionOverview", "open_library"]
 
@@ -116,3 +118,26 @@ class Library:
     ) -> ImportResult:
         """A new session holding Claude Code session ``source`` (its id, or its file)."""
         return await import_claude_session(self._store, source, cwd=cwd, name=name)
+
+    async def diff(
+        self, name: str, *, at: int | None = None, against: DiffAgainst = "fork"
+    ) -> WorkspaceDiff:
+        """What a workspace session's turn ``at`` (or its branch) changed."""
+        return await WorkspaceChanges(Workspaces(self._store)).diff(name, at=at, against=against)
+
+    async def apply(
+        self,
+        name: str,
+        *,
+        branch: str | None = None,
+        switch: bool = False,
+        patch_file: str | None = None,
+    ) -> ApplyResult:
+        """A workspace session's last snapshot as a new branch, or a patch file."""
+        return await WorkspaceChanges(Workspaces(self._store)).apply(
+            name, branch=branch, switch=switch, patch_file=patch_file
+        )
+
+    async def workspace_problems(self) -> list[str]:
+        """Stray or missing worktrees, one line each (doctor)."""
+        return await Workspaces(self._store).problems()

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
-from ..models import HttpMcpServer, JSONObject, Session, StdioMcpServer
+from ..errors import InvalidArgument
+from ..models import HttpMcpServer, JSONObject, Session, SessionConfig, StdioMcpServer
 from ..store import Store
 
 MASK = "***"
@@ -45,6 +46,64 @@ def masked(session: Session) -> Session:
     servers = {name: _masked_server(server) for name, server in config.mcp_servers.items()}
     update = {"env": _mask(config.env), "mcp_servers": servers}
     return session.model_copy(update={"config": config.model_copy(update=update)})
+
+
+def unmasked(changes: dict[str, object], current: SessionConfig, whose: str) -> dict[str, object]:
+    """``changes`` (of ``env`` and ``mcp_servers``) with every *** value, the mask get
+    shows, replaced by the real value it stands for in ``current`` (the session's
+    own config for configure, the origin's for fork): a parent may send back what
+    get showed it, and a secret is never stored as ***. A *** with no real value
+    behind it (a new key, another server) is refused, naming it; ``whose`` says
+    whose config that is (e.g. "session 'main'")."""
+    found = dict(changes)
+    if isinstance(env := changes.get("env"), dict):
+        found["env"] = _unmask(env, current.env, "env", whose)
+    if isinstance(servers := changes.get("mcp_servers"), dict):
+        given = SessionConfig.model_validate({"mcp_servers": servers}).mcp_servers
+        found["mcp_servers"] = {
+            name: _unmasked_server(name, server, current.mcp_servers.get(name), whose)
+            for name, server in given.items()
+        }
+    return found
+
+
+def _unmasked_server(
+    name: str,
+    server: StdioMcpServer | HttpMcpServer,
+    current: StdioMcpServer | HttpMcpServer | None,
+    whose: str,
+) -> StdioMcpServer | HttpMcpServer:
+    where = f"mcp_servers[{name!r}]"
+    if isinstance(server, StdioMcpServer):
+        kept = current.env if isinstance(current, StdioMcpServer) else {}
+        return server.model_copy(update={"env": _unmask(server.env, kept, f"{where}.env", whose)})
+    headers = current.headers if isinstance(current, HttpMcpServer) else {}
+    url = server.url
+    if urlsplit(url).password == MASK:
+        if not isinstance(current, HttpMcpServer) or _masked_url(current.url) != url:
+            raise _no_value(f"{where}.url's password", whose)
+        url = current.url
+    return server.model_copy(
+        update={"headers": _unmask(server.headers, headers, f"{where}.headers", whose), "url": url}
+    )
+
+
+def _unmask(values: dict[str, str], kept: dict[str, str], where: str, whose: str) -> dict[str, str]:
+    found = {}
+    for key, value in values.items():
+        if value == MASK:
+            if key not in kept:
+                raise _no_value(f"{where}[{key!r}]", whose)
+            value = kept[key]
+        found[key] = value
+    return found
+
+
+def _no_value(what: str, whose: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"{what} is {MASK}, the mask get shows for a secret, but {whose} has no value "
+        f"there to keep; send the real value ({MASK} is never stored as one)."
+    )
 
 
 async def server_states(store: Store, session: Session) -> list[McpServerState]:

@@ -16,6 +16,7 @@ from ..models import (
     StreamStatus,
     TreeView,
     Usage,
+    Workspace,
 )
 from ._mcp_servers import McpServerState
 from ._render import RenderedMessage
@@ -124,6 +125,10 @@ class ContextUse(BaseModel):
 
 class SessionInfo(BaseModel):
     session: Session
+    workspace: Workspace | None = Field(
+        default=None,
+        description="(get only) the git worktree the child works in, for workspace='git'",
+    )
     running_stream_id: int | None = None
     warm: bool = False
     status: SessionState = Field(
@@ -194,8 +199,34 @@ class RenderResult(BaseModel):
     messages: list[RenderedMessage]
 
 
+class StreamView(BaseModel):
+    """A turn's stream as a parent reads it: named by stream_id, its session by name."""
+
+    stream_id: int = Field(description="pass to poll to read the turn's events")
+    session: str
+    status: StreamStatus
+    ephemeral: bool = False
+    error: str | None = None
+    events: int = Field(description="events stored so far (poll from_seq 0 reads them all)")
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def of(cls, stream: Stream) -> StreamView:
+        return cls(
+            stream_id=stream.id,
+            session=stream.session_name,
+            status=stream.status,
+            ephemeral=stream.ephemeral,
+            error=stream.error,
+            events=stream.last_seq + 1,
+            created_at=stream.created_at,
+            updated_at=stream.updated_at,
+        )
+
+
 class StreamList(BaseModel):
-    streams: list[Stream]
+    streams: list[StreamView]
 
 
 class TreeResult(BaseModel):

@@ -48,6 +48,12 @@ class RunningTurn:
     # Set when the turn ends or first needs a decision from the parent: what a
     # blocking chat waits for, without re-reading the stream on every write.
     settled: anyio.Event = field(default_factory=anyio.Event)
+    # True from just before the turn's end is written: from the moment its commit
+    # lands, a poller (in this process or another) may see the end before this
+    # process's runner has taken the turn off its list, and a parent that then
+    # chats at once must find the session free (the runner waits for ``released``).
+    finishing: bool = False
+    released: anyio.Event = field(default_factory=anyio.Event)
 
     def move(self, target: TurnState) -> None:
         check_move(f"turn {self.stream_id}", _MOVES, self.state, target)

@@ -18,12 +18,13 @@ import anyio
 
 from ..agents import ChildPool
 from ..errors import TurnElsewhere
-from ..models import Session, SessionConfig, Stream
+from ..models import Approval, JSONObject, Session, SessionConfig, Stream
 from ..store import Store
 from ._chat import AskHuman, Chat, OnProgress
 from ._context_use import context_use
 from ._loopback import Loopback
 from ._peers import LeaseKeeper, end_orphaned_turns, watch_peers
+from ._progress import ProgressReader
 from ._results import (
     ChatResult,
     ClaudeSessionList,
@@ -44,8 +45,11 @@ from ._results import (
 from ._search import SessionFilter
 from ._sessions import Sessions
 from ._settings import Settings
+from ._tasks import SECRET_NAME, TaskIds
 from ._transcripts import claude_sessions, export_claude_session, import_claude_session
 from ._turns import TurnRunner
+from ._workspace_changes import WorkspaceChanges
+from ._workspaces import Workspaces
 
 log = logging.getLogger("session_tree.service")
 
@@ -56,24 +60,33 @@ class SessionService:
         self.settings = settings
         self.turns = turns
         self.loopback = Loopback(store)
-        self.sessions = Sessions(store, turns)
+        self.workspaces = turns.workspaces
+        self.sessions = Sessions(store, turns, self.workspaces)
+        self.changes = WorkspaceChanges(self.workspaces)
         self.chats = Chat(store, turns, self.loopback, settings)
+        self._task_ids: TaskIds | None = None
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[SessionService]:
         """The store, the children and every running turn, for the length of a block."""
         async with Store.open(
-            settings.db_path, synchronous=settings.synchronous, max_mb=settings.max_db_mb
+            settings.db_path,
+            synchronous=settings.synchronous,
+            max_mb=settings.max_db_mb,
+            node_cache_mb=settings.node_cache_mb,
         ) as store:
             lease = LeaseKeeper(store, settings.host, settings.lease_s)
             await lease.take()
             await end_orphaned_turns(store, lease)
+            workspaces = Workspaces(store)
+            for repaired in await workspaces.repair():
+                log.info("workspaces: %s", repaired)
             async with anyio.create_task_group() as tg:
                 pool = ChildPool(
                     tg, max_warm=settings.max_children, idle_timeout_s=settings.idle_timeout_s
                 )
-                service = cls(store, TurnRunner(store, pool, tg, lease), settings)
+                service = cls(store, TurnRunner(store, pool, tg, lease, workspaces), settings)
                 tg.start_soon(lease.keep, service.turns.stop_all)
                 if settings.peer_check_s > 0:
                     tg.start_soon(watch_peers, store, lease, settings.peer_check_s)
@@ -95,6 +108,16 @@ class SessionService:
             ended,
         )
 
+    async def secret(self, name: str) -> bytes:
+        """A random key of this database's own, made on first use and kept for its life."""
+        return await self.store.secrets.get_or_create(name)
+
+    async def task_ids(self) -> TaskIds:
+        """The ids of turns served as tasks, under this database's own key."""
+        if self._task_ids is None:
+            self._task_ids = TaskIds(await self.secret(SECRET_NAME))
+        return self._task_ids
+
     @property
     def pool(self) -> ChildPool:
         return self.turns.pool
@@ -106,8 +129,10 @@ class SessionService:
 
     # Sessions.
 
-    async def create(self, name: str, config: SessionConfig, title: str | None = None) -> Session:
-        return await self.sessions.create(name, config, title)
+    async def create(
+        self, name: str, config: SessionConfig, title: str | None = None, *, start: bool = False
+    ) -> Session:
+        return await self.sessions.create(name, config, title, start=start)
 
     async def configure(
         self, name: str, changes: dict[str, object], title: str | None = None
@@ -116,7 +141,13 @@ class SessionService:
 
     async def get(self, name: str) -> SessionInfo:
         info = await self.sessions.get(name)
-        return info.model_copy(update={"context": await context_use(self.store, info.session)})
+        workspace = await self.store.workspaces.of_session(info.session.id)
+        return info.model_copy(
+            update={
+                "context": await context_use(self.store, info.session),
+                "workspace": workspace,
+            }
+        )
 
     async def list(
         self,
@@ -141,8 +172,14 @@ class SessionService:
             query, phrase=phrase, filters=filters, before=before, limit=limit
         )
 
-    async def fork(self, name: str, new_name: str, at: int | None) -> Session:
-        return await self.sessions.fork(name, new_name, at)
+    async def fork(
+        self,
+        name: str,
+        new_name: str,
+        at: int | None,
+        overrides: dict[str, object] | None = None,
+    ) -> Session:
+        return await self.sessions.fork(name, new_name, at, overrides)
 
     async def delete(self, name: str) -> DeleteResult:
         return await self.sessions.delete(name)
@@ -158,8 +195,17 @@ class SessionService:
 
     # Turns.
 
-    async def chat_async(self, name: str, prompt: str, *, ephemeral: bool = False) -> Stream:
-        return await self.chats.chat_async(name, prompt, ephemeral=ephemeral)
+    async def chat_async(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        ephemeral: bool = False,
+        output_schema: JSONObject | None = None,
+    ) -> Stream:
+        return await self.chats.chat_async(
+            name, prompt, ephemeral=ephemeral, output_schema=output_schema
+        )
 
     async def chat(
         self,
@@ -170,6 +216,7 @@ class SessionService:
         wait_s: float | None = None,
         on_progress: OnProgress | None = None,
         ask_human: AskHuman | None = None,
+        output_schema: JSONObject | None = None,
     ) -> ChatResult:
         return await self.chats.chat(
             name,
@@ -178,6 +225,7 @@ class SessionService:
             wait_s=wait_s,
             on_progress=on_progress,
             ask_human=ask_human,
+            output_schema=output_schema,
         )
 
     async def poll(self, stream_id: int, from_seq: int, limit: int, wait_ms: int) -> PollResult:
@@ -185,6 +233,18 @@ class SessionService:
 
     async def summarize(self, stream_id: int) -> ChatResult:
         return await self.chats.summarize(stream_id)
+
+    async def stream(self, stream_id: int) -> Stream:
+        return await self.store.streams.get(stream_id)
+
+    async def doing(self, stream_id: int) -> str:
+        """What a turn's child is doing, in a few words: its latest progress message."""
+        reader = ProgressReader()
+        from_seq, doing = 0, ""
+        while events := await self.store.streams.read(stream_id, from_seq=from_seq, limit=1000):
+            doing = reader.read(events)
+            from_seq = events[-1].seq + 1
+        return doing or "starting"
 
     async def interrupt(self, name: str) -> InterruptResult:
         session = await self.store.sessions.get(name)
@@ -225,6 +285,27 @@ class SessionService:
         found = await self.store.approvals.wait_pending(name, timeout=max(wait_ms, 0) / 1000)
         now = time.time()
         return PendingList(approvals=[PendingApproval.of(a, now) for a in found])
+
+    async def respond(
+        self,
+        approval_id: int,
+        *,
+        allow: bool,
+        message: str | None = None,
+        updated_input: JSONObject | None = None,
+        interrupt: bool = False,
+        remember: bool = False,
+        rule: str | None = None,
+    ) -> Approval:
+        return await self.loopback.respond(
+            approval_id,
+            allow=allow,
+            message=message,
+            updated_input=updated_input,
+            interrupt=interrupt,
+            remember=remember,
+            rule=rule,
+        )
 
     async def loopback_token(self, name: str) -> str:
         """The token an outside Claude Code's permit server asks for ``name`` with;

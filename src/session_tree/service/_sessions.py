@@ -9,15 +9,16 @@ a session's policy changes or the session goes away.
 from __future__ import annotations
 
 import builtins
+import os
 
 import anyio
 
-from ..errors import InvalidArgument, SessionBusy
+from ..errors import InvalidArgument, NodeNotInTree, SessionExists
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
 from ._checks import check_add_dirs, check_cwd, check_name, check_policy
-from ._mcp_servers import masked, server_states
+from ._mcp_servers import masked, server_states, unmasked
 from ._render import render
 from ._results import (
     BranchUsage,
@@ -27,16 +28,19 @@ from ._results import (
     SearchResult,
     SessionInfo,
     StreamList,
+    StreamView,
     TreeResult,
 )
 from ._search import SessionFilter, infos, page, search
 from ._turns import TurnRunner
+from ._workspaces import Workspaces
 
 
 class Sessions:
-    def __init__(self, store: Store, turns: TurnRunner) -> None:
+    def __init__(self, store: Store, turns: TurnRunner, workspaces: Workspaces) -> None:
         self.store = store
         self.turns = turns
+        self.workspaces = workspaces
 
     async def create(
         self, name: str, config: SessionConfig, title: str | None = None, *, start: bool = False
@@ -47,7 +51,10 @@ class Sessions:
         check_policy(config)
         check_cwd(config.cwd, "")
         check_add_dirs(config.add_dirs)
-        session = await self.store.sessions.create(name, config, title=_title(title))
+        if config.workspace is None:
+            session = await self.store.sessions.create(name, config, title=_title(title))
+        else:
+            session = await self._create_in_workspace(name, config, _title(title))
         if start:
             try:
                 await self.turns.warm(name)
@@ -56,6 +63,23 @@ class Sessions:
                     await self.store.sessions.delete(name)
                 raise
         return masked(session)
+
+    async def _create_in_workspace(
+        self, name: str, config: SessionConfig, title: str | None
+    ) -> Session:
+        # The cwd is fixed now: the child works at the same place in its worktree.
+        config = config.model_copy(update={"cwd": config.cwd or os.getcwd()})
+        if name in await self.store.sessions.names():
+            raise SessionExists(name)
+        workspace = await self.workspaces.make(str(config.cwd))
+        try:
+            session = await self.store.sessions.create(name, config, title=title)
+            await self.workspaces.bind(workspace, name)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.workspaces.remove(workspace)
+            raise
+        return session
 
     async def warm(self, name: str) -> bool:
         """Start the session's child at its head now; False when it was warm already."""
@@ -81,6 +105,9 @@ class Sessions:
             if "add_dirs" in changes:
                 check_add_dirs(config.add_dirs)
 
+        if "env" in changes or "mcp_servers" in changes:
+            current = await self.store.sessions.get(name)
+            changes = unmasked(changes, current.config, f"session {name!r}")
         updated = await self.store.sessions.update_config(name, changes, check)
         warm = self.turns.pool.get(name)
         if warm is not None:
@@ -165,11 +192,13 @@ class Sessions:
         overrides: dict[str, object] | None = None,
     ) -> Session:
         """A new session at ``at`` (default the head); ``overrides`` (model, system_prompt,
-        max_turns) change the fork's config alone: its first turn starts a child with
-        them and exactly the branch's history, while the origin keeps its own."""
+        max_turns, mcp_servers) change the fork's config alone: its first turn starts a
+        child with them and exactly the branch's history, while the origin keeps its own.
+        A *** in mcp_servers keeps the origin's real value there."""
         check_name(new_name)
         if overrides:
             origin = await self.store.sessions.get(name)
+            overrides = unmasked(overrides, origin.config, f"the origin {name!r}")
             # Refused before the fork exists, as create and configure would refuse it.
             check_policy(SessionConfig.model_validate(origin.config.model_dump() | overrides))
         if at is not None:
@@ -179,19 +208,41 @@ class Sessions:
                     f"Node {at} is a {node.kind.value} node inside a turn; a fork starts at a turn boundary. "
                     "Fork at the turn's summary node (kind 'summary', see tree) or at the root."
                 )
-        forked = await self.store.sessions.fork(name, new_name, at=at)
+        origin = await self.store.sessions.get(name)
+        if origin.config.workspace is None:
+            forked = await self.store.sessions.fork(name, new_name, at=at)
+        else:
+            forked = await self._fork_workspace(origin, new_name, at)
         if not overrides:
             return masked(forked)
         return masked(await self.store.sessions.update_config(new_name, overrides, check_policy))
 
+    async def _fork_workspace(self, origin: Session, new_name: str, at: int | None) -> Session:
+        if new_name in await self.store.sessions.names():
+            raise SessionExists(new_name)
+        node = at if at is not None else origin.head_id
+        if (await self.store.nodes.get(node)).tree_id != origin.tree_id:
+            raise NodeNotInTree(node, origin.name)  # before git runs, as the store would
+        workspace = await self.workspaces.for_fork(origin, node)
+        try:
+            forked = await self.store.sessions.fork(origin.name, new_name, at=at)
+            await self.workspaces.bind(workspace, new_name)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.workspaces.remove(workspace)
+            raise
+        return forked
+
     async def delete(self, name: str) -> DeleteResult:
         """Delete a session; refused (in the database) while it has a turn, here or elsewhere."""
         session = await self.store.sessions.get(name)
-        turn = self.turns.running(name)
-        if turn is not None:
-            raise SessionBusy(name, turn.stream_id)
+        await self.turns.free(name)
+        workspace = await self.store.workspaces.of_session(session.id)
         removed = await self.store.sessions.delete(session.name)
         await self.turns.pool.discard(name)
+        if workspace is not None:
+            # Its row is unbound now; a crash before this line leaves it to start-up.
+            await self.workspaces.remove(workspace)
         return DeleteResult(session=name, nodes_removed=removed)
 
     async def tree(self, name: str) -> TreeResult:
@@ -215,7 +266,8 @@ class Sessions:
     async def streams(self, name: str | None, limit: int) -> StreamList:
         if name is not None:
             await self.store.sessions.get(name)
-        return StreamList(streams=await self.store.streams.recent(name, limit=limit))
+        recent = await self.store.streams.recent(name, limit=limit)
+        return StreamList(streams=[StreamView.of(stream) for stream in recent])
 
 
 def _title(title: str | None) -> str | None:

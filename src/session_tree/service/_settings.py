@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ..errors import SettingsError
-from ..store import Synchronous, is_postgres_url
+from ..store import NODE_CACHE_MB, Synchronous, is_postgres_url
 
 # Set in an outside Claude Code's MCP config: this server then serves only
 # loopback_permit, on behalf of the session the token belongs to.
@@ -43,6 +43,7 @@ _VARIABLES = {
     "peer_check_s": "SESSION_TREE_PEER_CHECK_S",
     "lease_s": "SESSION_TREE_LEASE_S",
     "host": "SESSION_TREE_HOST",
+    "node_cache_mb": "SESSION_TREE_NODE_CACHE_MB",
     "loopback_token": LOOPBACK_TOKEN_VAR,
 }
 _ALLOWED = {
@@ -58,6 +59,8 @@ _ALLOWED = {
     "lease_s": "a number of seconds, 1 or more (how long a server's lease lasts unrenewed; "
     "it is renewed every third of that)",
     "host": "a host name without '/' (this server's host identity in its lease)",
+    "node_cache_mb": "a number of MiB, 0 or more (the most memory nodes already read may "
+    "hold, for deep branches; 0: keep none)",
     "loopback_token": "a loopback token, as loopback_config hands out",
 }
 # Settings given as command-line flags rather than variables, by their flag.
@@ -104,6 +107,12 @@ class Settings(BaseModel):
         min_length=1,
         pattern=r"^[^/]+$",
         description="this server's host identity (its lease; the same-host check of peers)",
+    )
+    node_cache_mb: float = Field(
+        default=NODE_CACHE_MB,
+        ge=0,
+        allow_inf_nan=False,
+        description="most memory in MiB the nodes already read may hold (0: none)",
     )
     loopback_token: str | None = Field(
         default=None, description="serve only loopback_permit, for the session with this token"

@@ -30,16 +30,24 @@ class TurnEnd:
         self.expire_reason = expire_reason
 
     @classmethod
-    def of(cls, stream_id: int, status: StreamStatus, message: str) -> TurnEnd:
+    def of(
+        cls, stream_id: int, status: StreamStatus, message: str, *, commit: str | None = None
+    ) -> TurnEnd:
+        """With ``commit``: the workspace snapshot the turn's end took."""
+        snapshot: dict[str, object] = {"commit": commit} if commit else {}
         if status is StreamStatus.FAILED:
             return cls(
-                stream_id, status, message, ("error", {"message": message}), "the turn failed"
+                stream_id,
+                status,
+                message,
+                ("error", {"message": message} | snapshot),
+                "the turn failed",
             )
         return cls(
             stream_id,
             status,
             message,
-            ("interrupted", {"reason": message}),
+            ("interrupted", {"reason": message} | snapshot),
             f"the turn was {message}",
         )
 

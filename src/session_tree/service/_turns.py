@@ -10,8 +10,12 @@ assistant message. A session whose warm child already ends at its head reuses
 it; otherwise a child starts from the head's summary (a resume point), so it
 sees exactly the branch from the root to the head, and no other session's
 child history is touched. A turn that fails or is interrupted leaves its nodes
-in the tree as a side branch and does not move the head; its child is closed,
-so the next turn resumes from the head exactly.
+in the tree as a side branch and does not move the head. A failed turn's child
+is closed, so the next turn resumes from the head exactly. An interrupted turn's
+child that answered the interrupt is rewound in place instead (Claude Code's
+rewind_conversation cuts its conversation before the turn's prompt): it stays
+warm at the head, and the next turn runs in the same process without the
+interrupted exchange. A child that cannot be rewound is closed as a failed one.
 
 A turn with an output schema needs a child started with it (a process option
 of Claude Code): a warm child is reused only for turns of its own schema (none,
@@ -49,15 +53,23 @@ from ._running import RunningTurn, TurnState
 from ._structured import structured_error
 from ._summaries import summary_node
 from ._turn_records import TurnEnd, TurnReading, batches
+from ._workspaces import Workspaces
 
 log = logging.getLogger("session_tree.service")
 
 # How long an interrupted turn may take to end by itself before it is ended for it.
 INTERRUPT_WAIT_S = 10.0
+# How long a new turn waits for the last one, whose end is being written, to let go
+# of its session (one write transaction; longer only when the database is stuck).
+RELEASE_WAIT_S = 10.0
 
 
 class _Interrupted(Exception):
-    pass
+    def __init__(self, *, keeps_child: bool = False) -> None:
+        super().__init__()
+        # The child's conversation holds nothing of the turn (it was rewound, or
+        # the turn never reached it): it may stay warm at the head.
+        self.keeps_child = keeps_child
 
 
 class _ChildGone(Exception):
@@ -68,7 +80,12 @@ class TurnRunner:
     """Owns the task group turns run in, the child pool, and the turns this process runs."""
 
     def __init__(
-        self, store: Store, pool: ChildPool, task_group: TaskGroup, lease: LeaseKeeper | None = None
+        self,
+        store: Store,
+        pool: ChildPool,
+        task_group: TaskGroup,
+        lease: LeaseKeeper | None = None,
+        workspaces: Workspaces | None = None,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -77,7 +94,8 @@ class TurnRunner:
         self.lease = lease
         self.runner = this_runner(lease.host if lease is not None else None)
         self._local: dict[str, RunningTurn] = {}
-        self._children = ChildSource(store, pool, self._local)
+        self.workspaces = workspaces or Workspaces(store)
+        self._children = ChildSource(store, pool, self._local, self.workspaces)
         # Ends of turns the database could not take when they happened, by session.
         self._unrecorded: dict[str, TurnEnd] = {}
 
@@ -94,8 +112,7 @@ class TurnRunner:
             raise InvalidArgument(
                 "The prompt is empty; send the text you want the child to answer."
             )
-        if name in self._local:
-            raise SessionBusy(name, self._local[name].stream_id)
+        await self.free(name)
         # Refused before anything is stored; a start that races another to the
         # last free child fails its turn with the same message instead.
         self.pool.check_room("" if ephemeral else name)
@@ -106,16 +123,15 @@ class TurnRunner:
         check_cwd(session.config.cwd, name)
         checked_claude_binary()
         await check_budget(self.store, session)
-        if not ephemeral:
-            # Side questions asked before this turn are no longer anyone's to read
-            # from the tree once the branch moves on; a running one is kept.
-            await self.store.nodes.sweep_ephemeral(session.tree_id)
         # The store refuses a second turn on a session whose turn runs in another process.
+        # A kept turn sweeps first: side questions asked before it are no longer anyone's
+        # to read from the tree once the branch moves on (a running one is kept).
         start = await self.store.turns.begin(
             name,
             NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
             runner=self.runner,
             server_id=self.lease.id if self.lease is not None else None,
+            sweep=not ephemeral,
         )
         turn = RunningTurn(stream_id=start.stream.id, session=name)
         self._local[name] = turn
@@ -127,8 +143,7 @@ class TurnRunner:
     async def warm(self, name: str) -> bool:
         """Start the session's child now, at its head, so its next turn does not wait
         for Claude Code to start; False when one was already warm there."""
-        if name in self._local:
-            raise SessionBusy(name, self._local[name].stream_id)
+        await self.free(name)
         session = await self.store.sessions.get(name)
         check_cwd(session.config.cwd, name)
         warm = self.pool.get(name)
@@ -140,6 +155,16 @@ class TurnRunner:
         # No turn has run in it yet: it stands at the head it was started from.
         child.head_node_id = session.head_id
         return True
+
+    async def free(self, name: str) -> None:
+        """Raise SessionBusy while ``name`` has a turn here; a turn whose end is being
+        written is waited for (bounded), so a parent that saw the end may go on."""
+        turn = self._local.get(name)
+        if turn is not None and turn.finishing:
+            with anyio.move_on_after(RELEASE_WAIT_S):
+                await turn.released.wait()
+        if name in self._local:
+            raise SessionBusy(name, self._local[name].stream_id)
 
     async def interrupt(self, turn: RunningTurn, why: str = "interrupted by the parent") -> None:
         """Stop ``turn`` and wait (bounded) until it has ended and is recorded."""
@@ -192,7 +217,7 @@ class TurnRunner:
             child, reused = await self._children.child_for(session, ephemeral, output_schema)
             turn.child = child
             if turn.state is TurnState.STOPPING:
-                raise _Interrupted
+                raise _Interrupted(keeps_child=not ephemeral)
             turn.move(TurnState.RUNNING)
             try:
                 await self._consume(
@@ -209,8 +234,9 @@ class TurnRunner:
                 await self._consume(
                     turn, child, prompt_node, prompt, ephemeral, output_schema, reused=False
                 )
-        except _Interrupted:
-            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped)
+        except _Interrupted as stopped:
+            keep_at = session.head_id if stopped.keeps_child else None
+            await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped, keep_at=keep_at)
         except (SessionTreeError, OSError) as exc:
             await self._end_early(turn, StreamStatus.FAILED, str(exc))
         except Exception as exc:
@@ -253,7 +279,10 @@ class TurnRunner:
         parent_id, result, model = read.parent_id, read.result, read.model
         last_assistant_uuid = read.last_assistant_uuid
         if turn.state is TurnState.STOPPING:
-            raise _Interrupted
+            # The child has ended its turn (it answered the interrupt, or had just
+            # finished): taken back out of its conversation, it can serve the next.
+            rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
+            raise _Interrupted(keeps_child=rewound)
         if result is None:
             raise ChildError("Claude Code ended the turn without a result.")
         failed = result.is_error or last_assistant_uuid is None
@@ -271,6 +300,10 @@ class TurnRunner:
             # Its history now holds a turn the head does not: nobody may reuse it.
             self.pool.forget(child)
         usage = result.usage
+        # Before the node that names it: a crash in between leaves a ref, never a dangling id.
+        # Shielded (git bounds each step): a git killed half-way leaves its index locked.
+        with anyio.CancelScope(shield=True):
+            commit = await self._snapshot(session_name=turn.session, stream_id=stream_id)
         summary = summary_node(
             claude_session_id=result.claude_session_id,
             # A structured turn ends with the StructuredOutput call's result: resumed at
@@ -283,6 +316,9 @@ class TurnRunner:
         )
         if model is not None:  # what get shows beside the configured model
             summary = summary.model_copy(update={"data": summary.data | {"model": model}})
+        if commit is not None:  # the worktree's files as this turn left them
+            summary = summary.model_copy(update={"data": summary.data | {"commit": commit}})
+        turn.finishing = True
         end = await self.store.turns.finish(
             stream_id,
             parent_id=parent_id,
@@ -291,6 +327,7 @@ class TurnRunner:
             end={"usage": usage.model_dump(), "head_moved": kept}
             | ({"model": model} if model else {})
             | answer
+            | ({"commit": commit} if commit else {})
             | ({"error": error} if error else {}),
             claude_session_id=result.claude_session_id if kept else None,
             error=error,
@@ -306,21 +343,52 @@ class TurnRunner:
                 )
                 await self.pool.retire(child)
 
+    async def _snapshot(self, session_name: str, stream_id: int) -> str | None:
+        """Commit a workspace session's worktree at a turn's end; None without one."""
+        session = await self.store.sessions.get(session_name)
+        if session.config.workspace is None:
+            return None
+        return await self.workspaces.snapshot(
+            session, f"session-tree: {session_name}, turn {stream_id}"
+        )
+
     def _release(self, turn: RunningTurn) -> None:
-        """The session may take its next turn. Called before a stream's final status is
-        written, so a parent that sees the status can chat again at once."""
+        """The session may take its next turn. Called right after a stream's final
+        status is written, with no await between; a start that comes in between (a
+        poller saw the commit first) waits for this (see ``finishing``)."""
         if self._local.get(turn.session) is turn:
             del self._local[turn.session]
+        turn.released.set()
 
     async def _end_early(
-        self, turn: RunningTurn, status: StreamStatus, message: str, *, wait_for_child: bool = True
+        self,
+        turn: RunningTurn,
+        status: StreamStatus,
+        message: str,
+        *,
+        wait_for_child: bool = True,
+        keep_at: int | None = None,
     ) -> None:
         """End a turn that did not complete: close its child (whose history no longer
-        matches the head), settle its approvals, and record why, once."""
+        matches the head), settle its approvals, and record why, once. With
+        ``keep_at`` (the head the turn started from) a child whose conversation
+        holds nothing of the turn stays warm there instead."""
         child = turn.child
-        if child is not None:
+        if child is not None and keep_at is not None and self.pool.holds(child):
+            # Before the end is recorded: a parent that sees it may chat at once.
+            child.head_node_id = keep_at
+        elif child is not None:
             self.pool.forget(child)
-        end = TurnEnd.of(turn.stream_id, status, message)
+            keep_at = None
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
+            # The files as the turn left them, though it has no summary to name them in.
+            try:
+                commit = await self._snapshot(turn.session, turn.stream_id)
+            except SessionTreeError as exc:
+                log.warning("no snapshot of stream %s: %s", turn.stream_id, exc)
+                commit = None
+        end = TurnEnd.of(turn.stream_id, status, message, commit=commit)
+        turn.finishing = True
         with anyio.CancelScope(shield=True):
             try:
                 await end.record(self.store)
@@ -330,7 +398,7 @@ class TurnRunner:
                 log.warning("could not record the end of stream %s: %s", turn.stream_id, exc)
                 self._unrecorded[turn.session] = end
             self._release(turn)
-            if child is not None:
+            if child is not None and keep_at is None:
                 if wait_for_child:
                     await child.stop()
                 else:

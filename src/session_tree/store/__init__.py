@@ -9,7 +9,8 @@
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
 ``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
 ``SessionStore`` mirror), ``search`` (full text over every node), ``leases``
-(which servers are alive) and ``turns`` (a turn's writes across the others,
+(which servers are alive), ``workspaces``, ``secrets`` (keys kept across
+restarts) and ``turns`` (a turn's writes across the others,
 each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
@@ -24,9 +25,10 @@ from ._approvals import Approvals
 from ._database import Database as SqliteDatabase
 from ._database import Reads, Synchronous
 from ._leases import Holder, Lease, Leases
-from ._nodes import Nodes
+from ._nodes import NODE_CACHE_MB, NodeCache, Nodes
 from ._pg import PgDatabase, is_postgres_url
 from ._search import NodeHit, Search
+from ._secrets import Secrets
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
 from ._sql import Database
@@ -40,8 +42,10 @@ from ._transcripts import (
     TranscriptSummary,
 )
 from ._turns import Record, TurnEnd, Turns, TurnStart
+from ._workspaces import Workspaces
 
 __all__ = [
+    "NODE_CACHE_MB",
     "Holder",
     "Lease",
     "NodeHit",
@@ -67,9 +71,10 @@ __all__ = [
 class Store:
     """One open session-tree database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, node_cache_mb: float = NODE_CACHE_MB) -> None:
         self.db = db
-        self.nodes = Nodes(db)
+        # Two generations share the budget (store/_nodes.py); 0 keeps no node.
+        self.nodes = Nodes(db, NodeCache(max_bytes=int(node_cache_mb * 1024 * 1024) // 2))
         self.sessions = Sessions(db)
         self.streams = Streams(db)
         self.approvals = Approvals(db)
@@ -77,6 +82,8 @@ class Store:
         self.turns = Turns(db)
         self.search = Search(db)
         self.leases = Leases(db)
+        self.workspaces = Workspaces(db)
+        self.secrets = Secrets(db)
 
     @property
     def path(self) -> str:
@@ -90,6 +97,7 @@ class Store:
         synchronous: Synchronous = "NORMAL",
         max_mb: float = 0,
         check_writable: bool = True,
+        node_cache_mb: float = NODE_CACHE_MB,
     ) -> Store:
         """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
 
@@ -100,13 +108,15 @@ class Store:
         full disk. ``check_writable=False`` opens an up-to-date file without writing
         to it (for reading a database one cannot write); otherwise a file that
         cannot be written is refused here with :class:`DatabaseUnwritable`.
+        ``node_cache_mb`` is the most memory the nodes already read may hold (0: none).
         """
         if is_postgres_url(path):
-            return cls(await PgDatabase.open(str(path)))
+            return cls(await PgDatabase.open(str(path)), node_cache_mb=node_cache_mb)
         return cls(
             await SqliteDatabase.open(
                 path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
-            )
+            ),
+            node_cache_mb=node_cache_mb,
         )
 
     @classmethod
@@ -118,10 +128,15 @@ class Store:
         synchronous: Synchronous = "NORMAL",
         max_mb: float = 0,
         check_writable: bool = True,
+        node_cache_mb: float = NODE_CACHE_MB,
     ) -> AsyncIterator[Store]:
         """Open the database for the length of an ``async with`` block."""
         store = await cls.connect(
-            path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
+            path,
+            synchronous=synchronous,
+            max_mb=max_mb,
+            check_writable=check_writable,
+            node_cache_mb=node_cache_mb,
         )
         try:
             yield store

@@ -61,6 +61,7 @@ FIRST_READ = 64
 # about 240 MiB). A node bigger than an eighth of the byte budget is not kept.
 CACHE_NODES = 200_000
 CACHE_BYTES = 128 * 1024 * 1024
+NODE_CACHE_MB = 2 * CACHE_BYTES / (1024 * 1024)  # both generations: SESSION_TREE_NODE_CACHE_MB
 NODE_OVERHEAD = 1024
 _NODE_LIST = TypeAdapter(list[Node])
 
@@ -87,7 +88,7 @@ WITH RECURSIVE running(id) AS (
 )
 """
 
-_SWEEP = f"""WITH RECURSIVE region(id) AS (
+SWEEP = f"""WITH RECURSIVE region(id) AS (
     SELECT id FROM nodes WHERE tree_id = :tree_id AND ephemeral = 1 UNION
     SELECT nodes.id FROM nodes JOIN region ON nodes.parent_id = region.id
 ), running(id) AS (
@@ -300,7 +301,7 @@ class Nodes:
         ephemeral nodes (a head outside it needs nothing in it): run at every kept
         turn's start, it costs a tree without side branches one index probe."""
         async with self._db.write() as conn:
-            await conn.execute(_SWEEP, {"tree_id": tree_id, "keep": _rows.dumps(list(keep))})
+            await conn.execute(SWEEP, {"tree_id": tree_id, "keep": _rows.dumps(list(keep))})
             return await changes(conn)
 
     async def collect_garbage(self, tree_id: int, *, keep: Iterable[int] = ()) -> int:

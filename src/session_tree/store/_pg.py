@@ -53,8 +53,12 @@ MIGRATE_LOCK: Final = 0x53546D69
 FALLBACK_POLL_S = 1.0
 
 _DIRECTORY = Path(__file__).with_name("migrations_pg")
+# The schema as SQLite had it at 0012, in one step: every PostgreSQL database starts from it,
+# then takes the others in order of number (0011, which came to SQLite later, included).
+BASELINE: Final = "0012_postgresql_schema"
 MIGRATIONS: Final[list[tuple[str, str]]] = [
-    (path.stem, path.read_text(encoding="utf-8")) for path in sorted(_DIRECTORY.glob("*.sql"))
+    (path.stem, path.read_text(encoding="utf-8"))
+    for path in sorted(_DIRECTORY.glob("*.sql"), key=lambda p: (p.stem != BASELINE, p.stem))
 ]
 
 

@@ -3,8 +3,9 @@
 The store's modules write each statement once; a statement here, keyed by the
 very text the module sends, is what the PostgreSQL backend runs in its place.
 What differs: SQLite's JSON functions over a parameter (``json_each``,
-``json_group_array``), ``x IN cte`` (PostgreSQL wants a subquery), and LIMIT
-inside a recursive CTE (PostgreSQL stops the walk by a counter instead).
+``json_group_array``), ``x IN cte`` (PostgreSQL wants a subquery), LIMIT
+inside a recursive CTE (PostgreSQL stops the walk by a counter instead), and
+``INSERT OR IGNORE`` (``ON CONFLICT DO NOTHING``).
 Everything else the modules send runs on both as it is, with three helper
 functions the PostgreSQL schema defines (``json_extract`` over text, and
 two-argument ``max``/``min``). ``SELECT changes()`` is answered by the adapter
@@ -19,8 +20,10 @@ from __future__ import annotations
 from typing import Final
 
 from . import _rows
-from ._nodes import _ANCESTORS, _NEEDED, _SWEEP
+from ._event_runs import NODES_SQL
+from ._nodes import _ANCESTORS, _NEEDED, SWEEP
 from ._search import _MATCH, SNIPPET_TOKENS
+from ._secrets import KEEP_FIRST
 
 _ACTIVE = _rows.ACTIVE_STREAM
 
@@ -104,6 +107,13 @@ ORDER BY node_search.id DESC LIMIT %(limit)s
 _TREES = "AND nodes.tree_id IN (SELECT value FROM json_each(:trees))"
 _PG_TREES = "AND nodes.tree_id IN (SELECT jsonb_array_elements_text(%(trees)s::jsonb)::bigint)"
 
+_PG_NODES = (
+    "SELECT id, data FROM nodes WHERE id IN (SELECT jsonb_array_elements_text(%s::jsonb)::bigint)"
+)
+_PG_KEEP_FIRST = (
+    "INSERT INTO secrets (name, value, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+)
+
 _INDEX_CHECK = "INSERT INTO node_fts (node_fts) VALUES ('integrity-check')"
 _PG_INDEX_CHECK = """DO $$ BEGIN
     IF EXISTS (SELECT 1 FROM nodes WHERE ephemeral = 0
@@ -119,7 +129,9 @@ END $$"""
 STATEMENTS: Final[dict[str, str]] = {
     _ANCESTORS: _PG_ANCESTORS,
     _NEEDED + "DELETE FROM nodes WHERE tree_id = :tree_id AND id NOT IN needed": _PG_NEEDED,
-    _SWEEP: _PG_SWEEP,
+    SWEEP: _PG_SWEEP,
+    NODES_SQL: _PG_NODES,
+    KEEP_FIRST: _PG_KEEP_FIRST,
     _VALUES_GONE: _PG_VALUES_GONE,
     _MATCH.format(tokens=SNIPPET_TOKENS, trees=""): _PG_MATCH.format(
         tokens=SNIPPET_TOKENS, trees=""

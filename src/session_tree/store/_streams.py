@@ -18,6 +18,7 @@ from ..errors import InvalidArgument, StreamNotFound
 from ..models import Event, JSONObject, SessionStatus, Stream, StreamStatus, check_transition
 from . import _rows
 from ._database import Reads, now, reads
+from ._event_runs import READ_SQL, expand
 from ._sessions import session_id
 from ._sql import Connection, Database
 
@@ -81,13 +82,12 @@ class Streams:
         """Events with seq >= ``from_seq``, in order, at most ``limit``."""
         if limit < 1 or limit > MAX_READ_LIMIT:
             raise InvalidArgument(f"limit must be between 1 and {MAX_READ_LIMIT}, got {limit}.")
-        rows = await self._db.all(
-            "SELECT * FROM events WHERE stream_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
-            (stream_id, max(from_seq, 0), limit),
-        )
+        from_seq = max(from_seq, 0)
+        # A finished turn's events may live in runs (_event_runs.py): both in one statement.
+        rows = await self._db.all(READ_SQL, {"stream": stream_id, "from": from_seq, "limit": limit})
         if not rows:
             await self.get(stream_id)  # raises StreamNotFound for an unknown id
-        return [_rows.event(row) for row in rows]
+        return expand(stream_id, rows, from_seq, limit)
 
     async def wait(
         self, stream_id: int, *, from_seq: int = 0, limit: int = 1000, timeout: float

@@ -28,7 +28,8 @@ from ..models import (
 from . import _rows
 from ._approvals import expire_pending
 from ._database import now, reads
-from ._nodes import insert_chain
+from ._event_runs import compact
+from ._nodes import SWEEP, insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
 from ._sql import Connection, Database
@@ -66,15 +67,20 @@ class Turns:
         *,
         runner: str | None = None,
         server_id: int | None = None,
+        sweep: bool = False,
     ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
         this process or any other, and on a session deleted meanwhile
         (:class:`SessionNotFound`): ``Sessions.delete`` is a write transaction
         too, so one of the two sees the other's result. ``runner`` names the
-        process running it, ``server_id`` the lease it runs under."""
+        process running it, ``server_id`` the lease it runs under. With ``sweep``,
+        the tree's ephemeral nodes no one needs go first (:meth:`Nodes.sweep_ephemeral`),
+        in the same transaction: a kept turn's start saves a commit."""
         async with self._db.write() as conn:
             session = await _session(conn, session_name)
+            if sweep:
+                await conn.execute(SWEEP, {"tree_id": session.tree_id, "keep": "[]"})
             running = await reads(conn).one(
                 f"SELECT id FROM streams WHERE session_id = ? "
                 f"AND status IN ({_rows.ACTIVE_STREAM}) ORDER BY id DESC LIMIT 1",
@@ -95,12 +101,18 @@ class Turns:
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
             )
             check_transition(f"Session {session_name!r}", session.status, SessionStatus.RUNNING)
+            updated = now()
             await conn.execute(
                 "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ?",
-                (SessionStatus.RUNNING.value, now(), session.id),
+                (SessionStatus.RUNNING.value, updated, session.id),
             )
-            # Read again: a first turn's prompt is the session's title.
-            session = await _session(conn, session_name)
+            # A first turn's prompt is the session's title: read again only while it has
+            # none; otherwise the row is as just written (one trip fewer a turn).
+            if session.title is None:
+                session = await _session(conn, session_name)
+            else:
+                changed = {"status": SessionStatus.RUNNING, "updated_at": updated}
+                session = session.model_copy(update=changed)
             return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
 
     async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
@@ -159,6 +171,7 @@ class Turns:
             session = session.model_copy(update=changed)
             # The child asks nothing more once its turn has a result.
             await expire_pending(conn, stream_id=stream_id, reason="The turn ended.")
+            await compact(conn, stream_id)
             return TurnEnd(
                 session=session, summary_node=summary_node, stream=stream, recorded=recorded
             )
@@ -177,6 +190,7 @@ class Turns:
             if row is None or StreamStatus(row[0]).terminal:
                 return None
             await insert_events(conn, stream_id, [event])
+            await compact(conn, stream_id)
             # Its end sets the session idle (update_status).
             return await update_status(conn, stream_id, status, error=reason)
 
