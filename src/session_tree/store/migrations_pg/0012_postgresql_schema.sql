@@ -5,11 +5,14 @@
 -- as in SQLite; JSON is kept as the text the store wrote, so both backends hand back the same
 -- bytes. Full text search is tsvector with English stemming (FTS5 porter in SQLite).
 
--- SQLite functions the store's common SQL uses, for text JSON.
+-- SQLite functions the store's common SQL uses, for text JSON. PostgreSQL text cannot hold a
+-- NUL, so a \u0000 escape (not one whose backslash is itself escaped) reads as U+FFFD here.
 CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}' WHEN 'null' THEN NULL ELSE v::text END
-    FROM (SELECT doc::jsonb #> string_to_array(substr(path, 3), '.') AS v) AS found
+    FROM (SELECT (CASE WHEN strpos(doc, '\u0000') = 0 THEN doc
+        ELSE regexp_replace(doc, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')
+    END)::jsonb #> string_to_array(substr(path, 3), '.') AS v) AS found
 $$;
 CREATE FUNCTION max(a DOUBLE PRECISION, b DOUBLE PRECISION) RETURNS DOUBLE PRECISION
 LANGUAGE sql IMMUTABLE AS $$ SELECT GREATEST(a, b) $$;
