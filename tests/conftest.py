@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,16 @@ def db_location(request: pytest.FixtureRequest, db_path: Path) -> str | Path:
         pytest.skip(f"SQLite only: {marker.kwargs.get('reason') or marker.args[0]}")
     cluster: Cluster = request.getfixturevalue("pg_cluster")
     return cluster.new_database()
+
+
+@pytest.fixture(params=BACKENDS)
+def new_db_location(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str | Path]:
+    """For a test that needs many stores: each call, a new SQLite file or PostgreSQL database."""
+    numbers = count()
+    if request.param == "sqlite":
+        return lambda: tmp_path / f"{next(numbers)}.db"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database
 
 
 @pytest.fixture
