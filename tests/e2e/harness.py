@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +19,41 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import TextContent
 
 from session_tree.agents import claude_binary
+from session_tree.store import Store
 from session_tree.testing import ScriptedModel, child_env
+from session_tree.testing.postgres import Cluster
+
+# SESSION_TREE_TEST_BACKEND=postgresql: every server a test starts keeps its tree in a
+# PostgreSQL database of one cluster for the run (conftest.py starts it), one database for
+# each database file the test names, so servers given the same file share the database.
+BACKEND_VAR = "SESSION_TREE_TEST_BACKEND"
+BACKEND = os.environ.get(BACKEND_VAR, "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"{BACKEND_VAR} is {BACKEND!r}: set it to sqlite or postgresql")
+ON_POSTGRES = BACKEND == "postgresql"
+
+
+@dataclass
+class _Databases:
+    cluster: Cluster | None = None
+    by_file: dict[Path, str] = field(default_factory=dict)
+
+    def url(self, db_path: Path) -> str:
+        """The PostgreSQL database standing for ``db_path`` (made on first use)."""
+        if self.cluster is None:
+            raise RuntimeError(f"{BACKEND_VAR}=postgresql but no cluster was started")
+        key = db_path.absolute()
+        if key not in self.by_file:
+            self.by_file[key] = self.cluster.new_database()
+        return self.by_file[key]
+
+
+DATABASES = _Databases()
+
+
+def db_location(db_path: Path) -> str:
+    """What a server is given as its database: the file, or on PostgreSQL its database's URL."""
+    return DATABASES.url(db_path) if ON_POSTGRES else str(db_path)
 
 
 @dataclass
@@ -31,7 +65,7 @@ class Harness:
     # Where the server runs: tells apart two servers on one database.
     cwd: Path | None = None
     # The --db the server was given (a PostgreSQL URL, or the file's path).
-    db: str | None = None
+    db: str = ""
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call a tool that must succeed; its structured result."""
@@ -85,6 +119,12 @@ class Harness:
 
     def server_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]
+
+
+async def query(harness: Harness, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` read straight from the server's database, on either backend."""
+    async with Store.open(harness.db, check_writable=False) as store:
+        return [tuple(row) for row in await store.db.all(sql, params)]
 
 
 def claude() -> str:
@@ -159,7 +199,7 @@ async def serve(
     db_path = db_path or tmp_path / "session-tree.db"
     stderr_path = tmp_path / f"server-{db_path.stem}.log"
     # A PostgreSQL database's URL, when given, is the database instead of the file.
-    db = db_url or str(db_path)
+    db = db_url or db_location(db_path)
     server_env = child_env(model, tmp_path / "home", inherit=True, max_retries=max_retries)
     server_env |= {"SESSION_TREE_DB": db, **(env or {})}
     params = StdioServerParameters(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import threading
-from contextlib import closing
 from pathlib import Path
 
 import psutil
@@ -15,7 +13,7 @@ import pytest
 from session_tree.agents import PARENT_WATCH_VAR
 from session_tree.testing import ScriptedModel, text, tool_use, transcript
 
-from .harness import claude_processes, eventually, first_delta_stored, serve
+from .harness import claude_processes, eventually, first_delta_stored, query, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -205,12 +203,12 @@ async def test_a_dead_remote_servers_turn_is_ended_when_its_lease_runs_out(
         reply = await live.call("chat", name="main", prompt="again")
 
     # Ended by the lease alone: not before B's lease ran out, nothing else told A.
-    with closing(sqlite3.connect(shared)) as db:
-        (expired,) = db.execute("SELECT expires_at FROM servers WHERE host = 'b'").fetchone()
-        (closed,) = db.execute(
-            "SELECT created_at FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1",
-            (asked["stream_id"],),
-        ).fetchone()
+    ((expired,),) = await query(live, "SELECT expires_at FROM servers WHERE host = 'b'")
+    ((closed,),) = await query(
+        live,
+        "SELECT created_at FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1",
+        (asked["stream_id"],),
+    )
     assert closed >= expired
     if peer_check == "0":
         assert json.loads(interrupts[-1]) == {
