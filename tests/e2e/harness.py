@@ -26,6 +26,7 @@ from session_tree.testing.postgres import Cluster
 # SESSION_TREE_TEST_BACKEND=postgresql: every server a test starts keeps its tree in a
 # PostgreSQL database of one cluster for the run (conftest.py starts it), one database for
 # each database file the test names, so servers given the same file share the database.
+# Without it, tests marked both_backends run on both and the others on SQLite.
 BACKEND_VAR = "SESSION_TREE_TEST_BACKEND"
 BACKEND = os.environ.get(BACKEND_VAR, "sqlite")
 if BACKEND not in ("sqlite", "postgresql"):
@@ -35,6 +36,8 @@ ON_POSTGRES = BACKEND == "postgresql"
 
 @dataclass
 class _Databases:
+    # The running test's backend (conftest.py's e2e_backend sets it: both_backends tests).
+    backend: str = BACKEND
     cluster: Cluster | None = None
     by_file: dict[Path, str] = field(default_factory=dict)
 
@@ -53,7 +56,7 @@ DATABASES = _Databases()
 
 def db_location(db_path: Path) -> str:
     """What a server is given as its database: the file, or on PostgreSQL its database's URL."""
-    return DATABASES.url(db_path) if ON_POSTGRES else str(db_path)
+    return DATABASES.url(db_path) if DATABASES.backend == "postgresql" else str(db_path)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from session_tree.testing import ScriptedModel, text
 
 from .harness import Harness, query, serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.both_backends]
 
 
 async def stored_runs(harness: Harness, stream_id: int) -> tuple[int, int]:
