@@ -53,7 +53,7 @@ async def test_a_parent_on_one_server_answers_and_follows_a_child_another_runs(
         await eventually(asked_on_a, timeout=60, what="B's child's request reaching A")
         (pending,) = found
         decided = await on_a.call("loopback_respond", approval_id=pending["id"], decision="allow")
-        events = await on_a.poll_to_end(asked["id"])
+        events = await on_a.poll_to_end(asked["stream_id"])
         listed = await on_a.call("list")
 
     assert decided["status"] == "allowed"

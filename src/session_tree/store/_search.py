@@ -14,8 +14,9 @@ keeps the hit can start.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import InvalidArgument
 from ..models import NodeKind
@@ -110,12 +111,28 @@ class Search:
             params["trees"] = _rows.dumps(sorted(trees))
         async with self._db.snapshot() as db:
             rows = await db.all(_MATCH.format(tokens=SNIPPET_TOKENS, trees=tree_filter), params)
-            return [await _place(db, row) for row in rows]
+            hits = [await _place(db, row) for row in rows]
+        if phrase and self._db.dialect == "postgresql":
+            hits = [replace(hit, snippet=one_mark(hit.snippet, query)) for hit in hits]
+        return hits
 
     async def index_check(self) -> None:
         """FTS5's own check that the index holds exactly the nodes' text (raises if not)."""
         async with self._db.write() as conn:
             await conn.execute("INSERT INTO node_fts (node_fts) VALUES ('integrity-check')")
+
+
+def one_mark(snippet: str, phrase: str) -> str:
+    """PostgreSQL's ts_headline marks each word of a phrase (``[walrus] [hides] in the
+    [attic]``), SQLite's FTS5 the phrase once: join marks whose gap holds only the phrase's
+    own words (its stop words), as FTS5 shows it."""
+    words = {word.lower() for word in re.findall(r"\w+", phrase)}
+
+    def join(gap: re.Match[str]) -> str:
+        inside = re.findall(r"\w+", gap.group(1))
+        return gap.group(1) if all(w.lower() in words for w in inside) else gap.group(0)
+
+    return re.sub(r"\]([^\[\]]*?)\[", join, snippet)
 
 
 async def _place(db: Reads, row: Row) -> NodeHit:
