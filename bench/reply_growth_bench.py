@@ -131,7 +131,7 @@ async def reply(server: Server, model: ScriptedModel, prompt: str, parts: list[s
     """One chat answered with ``parts``; the stream's events as read live through poll."""
     model.push(text(*parts))
     started = await server.call("chat_async", name="growth", prompt=prompt)
-    stream_id = int(started["id"])
+    stream_id = int(started["stream_id"])
     events: list[Any] = []
     with anyio.fail_after(300):
         while True:

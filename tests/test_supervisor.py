@@ -88,3 +88,19 @@ async def test_changed_returns_what_another_process_wrote(
             tg.start_soon(watch)
             approval = await store.approvals.create("main", tool_name="Bash", input={})
     assert found == [[approval.id]]
+
+
+async def test_info_is_lists_row_of_one_session_read_from_its_tree_alone(
+    store: Store, supervisor: Supervisor
+) -> None:
+    await store.sessions.create("main")
+    await store.sessions.create("other")
+    await store.sessions.fork("main", "main-fork")
+    start = await store.turns.begin("main", NewNode(kind=NodeKind.USER, data={"text": "hi"}))
+
+    # The list's rows carry a paging cursor; the rest is the same.
+    listed = {row.session.name: row.model_dump() for row in await supervisor.list()}
+
+    for name in ("main", "main-fork", "other"):
+        assert (await supervisor.info(name)).model_dump() == {**listed[name], "cursor": None}
+    assert (await supervisor.info("main")).running_stream_id == start.stream.id

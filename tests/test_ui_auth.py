@@ -48,6 +48,22 @@ async def test_the_token_becomes_a_cookie_and_leaves_the_address(
     assert access.csrf in page.text
 
 
+async def test_the_token_redirect_stays_on_this_server(
+    client: httpx.AsyncClient, access: Access
+) -> None:
+    for path, kept in (("//attacker.example/x", "/attacker.example/x"), ("/s/a%0d%0ab", None)):
+        answer = await client.get(f"http://127.0.0.1:{PORT}{path}?token={access.token}")
+
+        assert answer.status_code == 303, path
+        location = answer.headers["location"]
+        assert location.startswith("/"), location
+        assert not location.startswith("//"), location
+        assert "\r" not in location
+        assert "\n" not in location
+        if kept is not None:
+            assert location == kept
+
+
 async def test_no_token_or_a_wrong_one_is_refused(
     client: httpx.AsyncClient, access: Access
 ) -> None:

@@ -38,6 +38,7 @@ it (``server/_advice.py``), the CLI prints the fact.
     │   ├── ChildExited
     │   └── CapacityExceeded
     ├── GitFailed
+    │   └── GitNotInstalled
     └── SettingsError
 """
 
@@ -331,8 +332,20 @@ class UncommittedChanges(Conflict):
 class GitFailed(SessionTreeError):
     """A git command failed (or took too long) in a repository or worktree."""
 
-    def __init__(self, command: str, where: str, detail: str) -> None:
+    def __init__(self, command: str, where: str, detail: str, *, timed_out: bool = False) -> None:
         self.command = command
         self.where = where
         self.detail = detail
+        # A git stopped on its time limit was killed: any lock it held is left behind.
+        self.timed_out = timed_out
         super().__init__(f"git {command} failed in {where}: {detail}")
+
+
+class GitNotInstalled(GitFailed):
+    """No git program on PATH: workspaces need the git command line."""
+
+    def __init__(self) -> None:
+        self.command = "--version"
+        self.where = "this machine"
+        self.detail = "no git program on PATH"
+        SessionTreeError.__init__(self, "git is not installed (no git program on PATH).")

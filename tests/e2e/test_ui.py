@@ -17,6 +17,7 @@ import anyio
 import httpx
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
 from session_tree.testing import ScriptedModel, text, tool_use, transcript
 
@@ -55,6 +56,10 @@ async def asked(harness: Harness, model: ScriptedModel, tmp_path: Path) -> Path:
     await harness.call("create", name="main", cwd=str(tmp_path), loopback=True)
     await harness.call("chat_async", name="main", prompt="write the file")
     return target
+
+
+def _says(element: WebElement, text: str) -> Callable[[WebDriver], bool]:
+    return lambda _driver: text in element.text
 
 
 def card_for(driver: WebDriver, tool: str) -> bool:
@@ -170,7 +175,7 @@ async def test_allow_in_the_inbox_lets_the_child_write_and_the_stream_go_on(
     assert events[-1]["kind"] == "turn_end"
 
     def final_text() -> str:
-        browser.get(f"{ui.base}/streams/{stream['id']}")
+        browser.get(f"{ui.base}/streams/{stream['stream_id']}")
         return wait(browser, lambda d: css(d, ".final-text"), "the final text")[0].text
 
     assert await look(final_text) == "done with the file"
@@ -213,6 +218,18 @@ async def test_an_edited_input_is_what_runs_and_remember_keeps_a_rule(
         wait(browser, lambda d: card_for(d, "Write"), "the Write approval in the inbox")
         (card,) = css(browser, "#inbox .card")
         box = card.find_element("css selector", "textarea")
+        # Not an object: refused in the page, nothing decided (null would read as no edit).
+        outcome = card.find_element("css selector", ".outcome")
+        for wrong, said in (
+            ("null", "must be a JSON object"),
+            ("[1, 2]", "must be a JSON object"),
+            ("{not json", "is not JSON"),
+        ):
+            browser.execute_script("arguments[0].value = arguments[1]", box, wrong)
+            browser.execute_script("arguments[0].textContent = ''", outcome)
+            card.find_element("css selector", "button.allow").click()
+            wait(browser, _says(outcome, said), f"the refusal of {wrong}")
+            assert card.find_element("css selector", "button.allow").is_enabled()
         edited = json.dumps({"file_path": str(asked), "content": "from the person"})
         # Set as a person's typing would leave it (send_keys would add editor indentation).
         browser.execute_script("arguments[0].value = arguments[1]", box, edited)

@@ -154,6 +154,16 @@ def _ui(settings: Settings, port: int) -> int:
             "choose another --port, or leave it out for any free one.\n"
         )
         return 1
+    if not settings.db_path.exists():
+        # A viewer must not make an empty database where none was (as `ls` does not):
+        # a wrong path would show nothing, and servers elsewhere would never appear.
+        sock.close()
+        sys.stderr.write(
+            f"session-tree ui: no database at {settings.db_path}. Name the servers' "
+            "database with --db or SESSION_TREE_DB, or start a server on it first "
+            "(it creates one).\n"
+        )
+        return 1
     try:
         anyio.run(serve_ui, settings, sock, lambda url: _say(f"session-tree ui: {url}"))
     except BaseException as exc:

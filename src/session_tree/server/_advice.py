@@ -20,6 +20,7 @@ from ..errors import (
     ApprovalNotFound,
     BudgetExceeded,
     GitFailed,
+    GitNotInstalled,
     NodeNotFound,
     NodeNotInTree,
     NotAGitRepository,
@@ -146,6 +147,15 @@ def _(exc: UncommittedChanges) -> str:
     return (
         f"{exc} Commit or stash them first, call workspace_apply without switch (the branch "
         "is made, the checkout left alone), or with patch_file."
+    )
+
+
+@advised.register
+def _(exc: GitNotInstalled) -> str:
+    return (
+        f"{exc} workspace='git' runs the git command line: install git (so that `git` is "
+        "on the PATH session-tree runs with) and retry, or leave workspace out to let the "
+        "child work in the directory itself."
     )
 
 

@@ -44,7 +44,11 @@ async def workspace_apply(
     ] = False,
     patch_file: Annotated[
         str | None,
-        Field(min_length=1, max_length=4096, description="a new file to write the patch to"),
+        Field(
+            min_length=1,
+            max_length=4096,
+            description="a new file to write the patch to (absolute: a relative path is from the server's directory)",
+        ),
     ] = None,
 ) -> ApplyResult:
     """Take a workspace session's result (its last turn's snapshot) into the user's repository:

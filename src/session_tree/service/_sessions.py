@@ -9,11 +9,12 @@ a session's policy changes or the session goes away.
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 
 import anyio
 
-from ..errors import InvalidArgument, NodeNotInTree, SessionExists
+from ..errors import GitFailed, InvalidArgument, NodeNotInTree, SessionExists
 from ..models import NodeKind, Session, SessionConfig
 from ..store import Store
 from ._branches import branch
@@ -34,6 +35,8 @@ from ._results import (
 from ._search import SessionFilter, infos, page, search
 from ._turns import TurnRunner
 from ._workspaces import Workspaces
+
+log = logging.getLogger("session_tree.service")
 
 
 class Sessions:
@@ -242,7 +245,12 @@ class Sessions:
         await self.turns.pool.discard(name)
         if workspace is not None:
             # Its row is unbound now; a crash before this line leaves it to start-up.
-            await self.workspaces.remove(workspace)
+            try:
+                await self.workspaces.remove(workspace)
+            except (GitFailed, OSError) as exc:
+                # The session is gone already: an error now would read as "not deleted".
+                # Its unbound row stays; doctor names it, and a server's start removes it.
+                log.warning("deleted %s; its worktree is left to start-up: %s", name, exc)
         return DeleteResult(session=name, nodes_removed=removed)
 
     async def tree(self, name: str) -> TreeResult:

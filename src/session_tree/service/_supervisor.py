@@ -54,6 +54,16 @@ class Supervisor:
         rows = infos(activities, running, lambda _name: False)
         return page(rows, filters=filters or SessionFilter(), order=order, limit=None, cursor=None)
 
+    async def info(self, name: str) -> SessionInfo:
+        """Session ``name``'s row as ``list`` shows it, from its own tree's sessions only
+        (a session page must not sum up every session of the database)."""
+        session = await self._store.sessions.get(name)
+        activities = await self._store.sessions.overview(tree_id=session.tree_id)
+        active = await self._store.streams.active(session_id=session.id)
+        running = {session.id: active[-1].id} if active else {}
+        rows = infos(activities, running, lambda _name: False)
+        return next(row for row in rows if row.session.id == session.id)
+
     async def tree(self, name: str) -> TreeResult:
         """Session ``name``'s whole tree, every head on it, and each branch's usage."""
         session = await self._store.sessions.get(name)

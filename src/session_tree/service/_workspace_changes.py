@@ -97,25 +97,46 @@ class WorkspaceChanges:
         change = await _diff(repo, name, workspace.base_commit, commit)
         if patch_file is not None:
             patch = await _git.git_bytes(
-                repo, "diff", "--binary", "--no-renames", *await _range(repo, change)
+                repo, "diff", *_git.PLAIN_DIFF, "--binary", *await _range(repo, change)
             )
             path = _write_new(patch_file, patch)
             return ApplyResult(session=name, commit=commit, patch_file=path, files=change.files)
         assert branch is not None
-        try:
-            await _git.git(repo, "check-ref-format", "--branch", branch)
-        except GitFailed as exc:
-            raise InvalidArgument(f"{branch!r} is not a valid git branch name.") from exc
+        await _check_new_branch(repo, branch)
         if switch:
             dirty = await _git.changed_files(repo)
             if dirty:
                 raise UncommittedChanges(repo, dirty)
-        # git refuses a name that exists: the user's branches are never moved.
-        await _git.git(repo, "branch", "--no-track", branch, commit)
+        # git refuses a name that exists too (a branch made since the check): the user's
+        # branches are never moved.
+        await _git.git(repo, "branch", "--no-track", "--", branch, commit)
         if switch:
-            await _git.git(repo, "switch", branch)
+            # The user's own checkout moves: their post-checkout hook is for exactly that.
+            await _git.git(repo, "switch", "--no-guess", "--", branch, hooks=True)
         return ApplyResult(
             session=name, commit=commit, branch=branch, switched=switch, files=change.files
+        )
+
+
+async def _check_new_branch(repo: str, branch: str) -> None:
+    """InvalidArgument unless ``branch`` is a plain name no branch of ``repo`` has yet."""
+    try:
+        # It prints the name git would use: "@{-1}" comes back as the previous branch's.
+        plain = await _git.git(repo, "check-ref-format", "--branch", branch)
+    except GitFailed as exc:
+        raise InvalidArgument(
+            f"{branch!r} is not a valid git branch name (see git check-ref-format); nothing "
+            "was changed. Name a new branch such as 'session-tree/result'."
+        ) from exc
+    if plain != branch:
+        raise InvalidArgument(
+            f"{branch!r} names another branch ({plain!r}) to git; nothing was changed. "
+            "Give the new branch's name itself."
+        )
+    if await _git.read_ref(repo, f"refs/heads/{branch}") is not None:
+        raise InvalidArgument(
+            f"Branch {branch!r} already exists in {repo}; nothing was changed (an existing "
+            "branch is never moved). Name a new branch."
         )
 
 
@@ -134,13 +155,13 @@ async def _range(repo: str, change: WorkspaceDiff) -> list[str]:
 async def _diff(repo: str, name: str, start: str | None, to: str) -> WorkspaceDiff:
     shown = WorkspaceDiff(session=name, from_commit=start, to_commit=to, files=[], patch="")
     span = await _range(repo, shown)
-    listed = await _git.git(repo, "diff", "--name-status", "--no-renames", "-z", *span)
+    listed = await _git.git(repo, "diff", *_git.PLAIN_DIFF, "--name-status", "-z", *span)
     fields = [f for f in listed.split("\0") if f]
     files = [
         FileChange(path=path, status=_STATUS.get(code[:1], code))
         for code, path in zip(fields[::2], fields[1::2], strict=False)
     ]
-    patch = await _git.git(repo, "diff", "--no-renames", *span)
+    patch = await _git.git(repo, "diff", *_git.PLAIN_DIFF, *span)
     truncated = len(patch) > MAX_PATCH_CHARS
     return shown.model_copy(
         update={"files": files, "patch": patch[:MAX_PATCH_CHARS], "truncated": truncated}
@@ -151,10 +172,16 @@ def _write_new(patch_file: str, patch: bytes) -> str:
     """Write ``patch`` to a file that must not exist yet; its absolute path."""
     path = os.path.abspath(os.path.expanduser(patch_file))
     try:
-        with open(path, "xb") as out:  # never over an existing file
+        # Never over an existing file; O_EXCL refuses a symlink there too, even a dangling one.
+        with open(path, "xb") as out:
             out.write(patch)
-    except FileExistsError as exc:
+    except (FileExistsError, IsADirectoryError) as exc:
         raise InvalidArgument(
             f"{path} exists already; nothing was written. Name a new file."
+        ) from exc
+    except OSError as exc:
+        raise InvalidArgument(
+            f"Cannot write {path} ({exc.strerror}); nothing was written. Name a new file in "
+            "a directory that exists and that you may write to."
         ) from exc
     return path

@@ -43,6 +43,8 @@ log = logging.getLogger("session_tree.service")
 
 # An unbound row this old was left by a crash (a create takes seconds, not minutes).
 STALE_UNBOUND_S = 600.0
+# The mark of a directory _restore moved aside (it was no worktree, and may hold files).
+_ASIDE = ".broken-"
 # A private index lock this old was left by a git that died with its server.
 STALE_LOCK_S = 60.0
 
@@ -118,7 +120,7 @@ class Workspaces:
         """Where the session's child works: its worktree, at the same place under the
         repository's top as the session's cwd."""
         workspace = await self.of(session)
-        if not _is_dir(workspace.path):
+        if not await _is_worktree(workspace):
             await self._restore(workspace)
         return _same_place(_cwd(session), workspace)
 
@@ -170,7 +172,7 @@ class Workspaces:
                 lock = self.index_file(workspace) + ".lock"
                 if _remove_stale(lock, STALE_LOCK_S):
                     done.append(f"removed a stale lock {lock}")
-                if not await _is_worktree(workspace.path):
+                if not await _is_worktree(workspace):
                     await self._restore(workspace)
                     done.append(f"restored the worktree {workspace.path}")
             except (GitFailed, OSError) as exc:
@@ -182,14 +184,17 @@ class Workspaces:
         rows = await self.store.workspaces.all()
         known = {Path(w.path).name for w in rows}
         found = [
-            f"stray worktree {entry} (no session has it)"
+            # What _restore moved aside may hold a turn's files: named as that, not as junk.
+            f"{entry}: files kept aside from a broken worktree (look, then delete it)"
+            if _ASIDE in entry.name
+            else f"stray worktree {entry} (no session has it)"
             for entry in _directories(self.root)
             if entry.name not in known
         ]
         for workspace in rows:
             if workspace.session_id is None:
                 found.append(f"unused worktree {workspace.path} (its session is gone)")
-            elif not await _is_worktree(workspace.path):
+            elif not await _is_worktree(workspace):
                 found.append(f"missing worktree {workspace.path} (restored at the next start)")
         return found
 
@@ -236,11 +241,12 @@ class Workspaces:
         return workspace
 
     async def _add_worktree(self, workspace: Workspace, commit: str) -> None:
-        # No hooks: the user's post-checkout hook is for their checkouts, not this one.
+        # No hooks (as for every git call here): post-checkout is for the user's checkouts.
+        # Forced twice: git may still list the path (an entry a kill -9 left locked mid-add);
+        # the path is session-tree's own, named by the row's key, so nothing else is there.
         await _git.git(
             workspace.repo,
-            *("-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach"),
-            *(workspace.path, commit),
+            *("worktree", "add", "--force", "--force", "--detach", workspace.path, commit),
         )
         # The worktree's index has every file's stat data from the checkout: a copy makes
         # the private index's first snapshot read only the files that changed.
@@ -249,9 +255,10 @@ class Workspaces:
     async def _restore(self, workspace: Workspace) -> None:
         """The worktree again, at the session's last snapshot (a crash or a person removed it)."""
         commit = await _git.read_ref(workspace.repo, workspace.ref) or workspace.start_commit
-        await _git.git(workspace.repo, "worktree", "prune")
-        # Not a worktree any more, but it may hold files: kept aside, never deleted.
+        # Not a worktree any more, but it may hold files: kept aside, never deleted. Then
+        # prune forgets git's entry for it (its directory is gone now).
         _move_aside(workspace.path)
+        await _git.git(workspace.repo, "worktree", "prune")
         await self._add_worktree(workspace, commit)
         await _git.set_ref(workspace.repo, workspace.ref, commit)
 
@@ -260,13 +267,20 @@ class Workspaces:
         os.chmod(self.root, 0o700)
 
 
-async def _is_worktree(path: str) -> bool:
-    if not _is_dir(path):
+async def _is_worktree(workspace: Workspace) -> bool:
+    """Whether the workspace's directory is a worktree of its repository, at its top: a
+    directory git finds another repository for (a child's `git init` there, a database
+    kept inside a checkout) is not."""
+    if not _is_dir(workspace.path):
         return False
+    ask = ("rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir")
     try:
-        return await _git.git(path, "rev-parse", "--is-inside-work-tree") == "true"
-    except GitFailed:
+        top, common = (await _git.git(workspace.path, *ask)).splitlines()
+        theirs = await _git.git(workspace.repo, *ask[:2], "--git-common-dir")
+    except (GitFailed, ValueError):
         return False
+    same = os.path.realpath
+    return same(top) == same(workspace.path) and same(common) == same(theirs)
 
 
 def _cwd(session: Session) -> str:
@@ -284,7 +298,15 @@ def _same_place(cwd: str, workspace: Workspace) -> str:
     """``cwd``'s place under the repository's top, in the worktree (its top if not there)."""
     below = os.path.relpath(os.path.realpath(cwd), os.path.realpath(workspace.repo))
     inside = os.path.normpath(os.path.join(workspace.path, below))
-    if below.startswith("..") or not os.path.isdir(inside):
+    top = os.path.realpath(workspace.path)
+    # In the worktree that place may be a symlink (a turn made it, or a fork's commit has
+    # one): the child starts inside its worktree, never where a link leads.
+    if (
+        below == os.pardir
+        or below.startswith(os.pardir + os.sep)
+        or not os.path.isdir(inside)
+        or os.path.commonpath([top, os.path.realpath(inside)]) != top
+    ):
         return workspace.path
     return inside
 
@@ -316,4 +338,4 @@ def _copy_if_there(source: str, target: str) -> None:
 
 def _move_aside(path: str) -> None:
     if os.path.exists(path):
-        os.rename(path, f"{path}.broken-{int(time.time())}")
+        os.rename(path, f"{path}{_ASIDE}{int(time.time())}")

@@ -94,7 +94,11 @@ class Guard:
         if method == "GET" and self.access.holds(query.get("token")):
             # The token moves from the address to a cookie, out of history and logs.
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
-            await _redirect(send, scope["path"] + (f"?{rest}" if rest else ""), self.access)
+            # The path as sent (still percent-encoded, so no line break can reach the
+            # header), with one leading slash: "//host/" would send the browser elsewhere.
+            path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+            location = "/" + path.lstrip("/") + (f"?{rest}" if rest else "")
+            await _redirect(send, location, self.access)
             return
         if not self._authenticated(headers):
             await _refuse(

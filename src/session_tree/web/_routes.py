@@ -35,6 +35,8 @@ from ._pages import Pages
 from ._sse import LIST_EVERY_S, changes, stream_events, version_of
 
 _STATES: tuple[str, ...] = get_args(SessionState)
+# Ids and seqs are SQLite integers: a larger number is no id (and would overflow).
+MAX_ID = 2**63 - 1
 
 
 class Decision(BaseModel):
@@ -43,7 +45,8 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: str = Field(pattern="^(allow|deny)$")
-    message: str | None = None
+    # As loopback_respond takes it: what the child is told stays a message.
+    message: str | None = Field(default=None, max_length=10_000)
     updated_input: JSONObject | None = None
     remember: bool = False
     rule: str | None = None
@@ -115,7 +118,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
         result = await supervisor.tree(name)
         turns = await supervisor.turns(list(result.tree.heads))
         graph = layout(result.tree, turn_status(turns), expanded=expanded)
-        info = next((r for r in await supervisor.list() if r.session.name == name), None)
+        info = await supervisor.info(name)
         return HTMLResponse(
             pages.render(
                 "session.html",
@@ -147,26 +150,27 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
     async def render_page(request: Request) -> Response:
         name = request.path_params["name"]
         at = request.query_params.get("at")
-        messages = await supervisor.render(name, at=int(at) if at and at.isdigit() else None)
+        messages = await supervisor.render(name, at=_query_id(at, "at", low=1) if at else None)
         return HTMLResponse(
             pages.render("render.html", name=name, at=at, messages=messages, pending=None)
         )
 
     async def node_json(request: Request) -> Response:
-        node = await supervisor.node(int(request.path_params["node_id"]))
+        node = await supervisor.node(_path_id(request, "node_id"))
         return _json(node.model_dump(mode="json"))
 
     async def stream_page(request: Request) -> Response:
-        stream = await supervisor.stream(int(request.path_params["stream_id"]))
+        stream = await supervisor.stream(_path_id(request, "stream_id"))
         return HTMLResponse(
             pages.render("stream.html", stream=stream, pending=len(await supervisor.pending()))
         )
 
     async def stream_sse(request: Request) -> Response:
-        stream = await supervisor.stream(int(request.path_params["stream_id"]))
+        stream = await supervisor.stream(_path_id(request, "stream_id"))
         # A reconnecting EventSource says where it was; else from ?from= (default 0).
-        last = request.headers.get("last-event-id")
-        start = int(last) + 1 if last and last.isdigit() else _int(request.query_params.get("from"))
+        last = _whole(request.headers.get("last-event-id", ""))
+        given = request.query_params.get("from")
+        start = last + 1 if last is not None else _query_id(given, "from") if given else 0
         return EventSourceResponse(stream_events(supervisor, stream.id, start), ping=15)
 
     async def inbox(request: Request) -> Response:
@@ -200,7 +204,7 @@ def routes(supervisor: Supervisor, access: Access) -> list[BaseRoute]:
                 f"updated_input (an object), remember, rule. {_first_error(exc)}"
             ) from exc
         decided = await supervisor.respond(
-            int(request.path_params["approval_id"]),
+            _path_id(request, "approval_id"),
             allow=body.decision == "allow",
             message=body.message or None,
             updated_input=body.updated_input,
@@ -236,12 +240,34 @@ def _state_version(state: JSONObject) -> str:
     return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
 
-def _int(text: str | None) -> int:
-    return int(text) if text and text.isdigit() else 0
+def _whole(text: str) -> int | None:
+    """``text`` as a whole number an id can be, else None (``isdigit`` alone lets
+    through digits ``int`` refuses, such as '²')."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+def _query_id(text: str, what: str, *, low: int = 0) -> int:
+    number = _whole(text)
+    if number is None or number < low:
+        raise InvalidArgument(
+            f"{what} must be a whole number from {low} to {MAX_ID}, not {text[:40]!r}."
+        )
+    return number
+
+
+def _path_id(request: Request, key: str) -> int:
+    # The route's int converter has read the digits; only the size is left to check.
+    number: int = request.path_params[key]
+    if not 1 <= number <= MAX_ID:
+        raise InvalidArgument(f"{key} must be from 1 to {MAX_ID}, not {number}.")
+    return number
 
 
 def _ids(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.isdigit()]
+    return [number for part in text.split(",") if (number := _whole(part)) is not None]
 
 
 def _first_error(exc: Exception) -> str:

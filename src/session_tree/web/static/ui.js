@@ -82,12 +82,22 @@ function decide(card, allow) {
   const body = {decision: allow ? "allow" : "deny"};
   const input = card.querySelector(".input");
   if (allow && input.value !== input.defaultValue) {
-    try { body.updated_input = JSON.parse(input.value); } catch (e) {
+    const refuse = (why) => {
       outcome.hidden = false;
       outcome.className = "outcome error";
-      outcome.textContent = `The input is not JSON (${e.message}): fix it, or reload to start again.`;
+      outcome.textContent = `${why}: fix it, or reload to start again.`;
+    };
+    let edited;
+    try { edited = JSON.parse(input.value); } catch (e) {
+      refuse(`The input is not JSON (${e.message})`);
       return;
     }
+    // A tool's input is an object; null would read as "no edit" and run the original.
+    if (edited === null || typeof edited !== "object" || Array.isArray(edited)) {
+      refuse("The input must be a JSON object, {...}, as the tool's input is");
+      return;
+    }
+    body.updated_input = edited;
   }
   if (!allow) body.message = card.querySelector(".message").value;
   if (card.querySelector(".remember").checked) {
