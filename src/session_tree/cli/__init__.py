@@ -154,9 +154,10 @@ def _ui(settings: Settings, port: int) -> int:
             "choose another --port, or leave it out for any free one.\n"
         )
         return 1
-    if not settings.db_path.exists():
+    if isinstance(settings.db_path, Path) and not settings.db_path.exists():
         # A viewer must not make an empty database where none was (as `ls` does not):
         # a wrong path would show nothing, and servers elsewhere would never appear.
+        # (A PostgreSQL URL names a database its administrator made.)
         sock.close()
         sys.stderr.write(
             f"session-tree ui: no database at {settings.db_path}. Name the servers' "
