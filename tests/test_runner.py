@@ -8,7 +8,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import anyio
+import pytest
+
+from session_tree.service._peers import LAPSED, LeaseKeeper
 from session_tree.service._runner import _start_time, runner_alive, this_runner
+from session_tree.store import Store
 
 
 def runner_of(pid: int) -> str:
@@ -48,3 +53,30 @@ def test_unknown_and_foreign_runners() -> None:
     assert not runner_alive("garbage")
     assert not runner_alive(this_runner())  # this process is only starting: not a survivor
     assert runner_alive("some-other-host/1/1")
+
+
+@pytest.mark.anyio
+async def test_a_server_whose_lease_was_ended_stops_its_turns_and_takes_a_new_one(
+    store: Store,
+) -> None:
+    keeper = LeaseKeeper(store, "here", lease_s=0.3)
+    first = await keeper.take()
+    # What a peer does to a lease it found expired (and whose turns it ended).
+    await store.leases.release(first.id)
+    lapsed = anyio.Event()
+    why: list[str] = []
+
+    def on_lapse(reason: str) -> None:
+        why.append(reason)
+        lapsed.set()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(keeper.keep, on_lapse)
+            await lapsed.wait()
+            tg.cancel_scope.cancel()
+
+    assert why == [LAPSED]
+    assert keeper.id is not None
+    assert keeper.id > first.id
+    assert [lease.id for lease in await store.leases.live()] == [keeper.id]

@@ -17,6 +17,9 @@ VARIABLES = (
     "SESSION_TREE_MAX_CHILDREN",
     "SESSION_TREE_IDLE_TIMEOUT_S",
     "SESSION_TREE_MAX_DB_MB",
+    "SESSION_TREE_PEER_CHECK_S",
+    "SESSION_TREE_LEASE_S",
+    "SESSION_TREE_HOST",
     "SESSION_TREE_LOOPBACK_TOKEN",
     "SESSION_TREE_NODE_CACHE_MB",
 )
@@ -43,6 +46,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ("SESSION_TREE_IDLE_TIMEOUT_S", "inf", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "-3", "0 or more"),
         ("SESSION_TREE_MAX_DB_MB", "lots", "0 or more"),
+        ("SESSION_TREE_LEASE_S", "0.5", "1 or more"),
+        ("SESSION_TREE_HOST", "a/b", "a host name without '/'"),
+        ("SESSION_TREE_HOST", "", "a host name without '/'"),
         ("SESSION_TREE_NODE_CACHE_MB", "-1", "a number of MiB, 0 or more"),
         ("SESSION_TREE_NODE_CACHE_MB", "256MB", "a number of MiB, 0 or more"),
         ("SESSION_TREE_NODE_CACHE_MB", "nan", "a number of MiB, 0 or more"),
@@ -111,7 +117,15 @@ def test_good_values_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     settings = Settings.from_env()
     assert (settings.synchronous, settings.max_children) == ("FULL", 3)
     assert (settings.idle_timeout_s, settings.chat_wait_s) == (0, 1.5)
+    assert isinstance(settings.db_path, Path)
     assert settings.db_path.is_absolute()
+
+
+def test_a_postgresql_url_is_kept_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://st@db.example/sessions?sslmode=verify-full"
+    monkeypatch.setenv("SESSION_TREE_DB", url)
+    assert Settings.from_env().db_path == url
+    assert Settings.from_env(db_path="relative.db").db_path == Path.cwd() / "relative.db"
 
 
 def test_the_node_cache_is_256_mib_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,9 +22,9 @@ ROUNDS = 20
 
 
 @pytest.fixture
-async def other(db_path: Path, store: Store) -> AsyncIterator[Store]:
-    """A second Store on the same file, opened after the first."""
-    async with Store.open(db_path) as opened:
+async def other(db_location: str | Path, store: Store) -> AsyncIterator[Store]:
+    """A second Store on the same database (a second server), opened after the first."""
+    async with Store.open(db_location) as opened:
         yield opened
 
 
@@ -211,3 +211,23 @@ async def test_delete_and_turn_start_racing_across_two_servers_never_both_win(
 ) -> None:
     begun, deleted = await _race_delete_and_begin(other, store)
     assert begun + deleted == ROUNDS
+
+
+async def test_events_from_two_servers_on_one_stream_are_numbered_without_gaps(
+    store: Store, other: Store
+) -> None:
+    await store.sessions.create("main")
+    stream = await store.streams.create("main")
+
+    async def append(into: Store, name: str) -> None:
+        for index in range(ROUNDS):
+            await into.streams.append_many(stream.id, [(name, {"i": index}), (name, {})])
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(append, store, "here")
+        tg.start_soon(append, other, "there")
+    events = await store.streams.read(stream.id)
+
+    assert [e.seq for e in events] == list(range(4 * ROUNDS))
+    # Each batch stays together: a writer's two events are never split by the other's.
+    assert all(events[i].kind == events[i + 1].kind for i in range(0, len(events), 2))

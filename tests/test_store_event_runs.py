@@ -4,7 +4,7 @@ the nodes they point at are swept or collected too."""
 
 from __future__ import annotations
 
-import sqlite3
+import itertools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from session_tree.models import Event, JSONObject, NewNode, NodeKind, StreamStat
 from session_tree.store import Store
 from session_tree.store._event_runs import pack, unpack
 from session_tree.store._turns import Record
+from session_tree.testing.postgres import Cluster
 
 SUMMARY = NewNode(kind=NodeKind.SUMMARY, data={"claude_session_id": "c-1"})
 
@@ -88,13 +89,18 @@ async def read_all(store: Store, stream_id: int) -> list[Event]:
 
 
 async def run_turn(
-    db_path: Path, turn: list[Piece], batch_sizes: list[int], end: str, polls: list[tuple[int, int]]
+    location: str | Path,
+    turn: list[Piece],
+    batch_sizes: list[int],
+    end: str,
+    polls: list[tuple[int, int]],
+    name: str = "main",
 ) -> None:
     ephemeral = end == "ephemeral"
-    async with Store.open(db_path) as store:
-        session = await store.sessions.create("main")
+    async with Store.open(location) as store:
+        session = await store.sessions.create(name)
         start = await store.turns.begin(
-            "main", NewNode(kind=NodeKind.USER, data={"text": "q"}, ephemeral=ephemeral)
+            name, NewNode(kind=NodeKind.USER, data={"text": "q"}, ephemeral=ephemeral)
         )
         stream_id, parent = start.stream.id, start.prompt_node.id
         records = [record for piece in turn for record in records_of(piece, ephemeral)]
@@ -141,6 +147,19 @@ async def run_turn(
             assert page == after[from_seq : from_seq + limit]
 
 
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_db(request: pytest.FixtureRequest) -> str | None:
+    """None: a new SQLite file each example; else one PostgreSQL database for every example
+    (a database each would cost more than the example), a new session each."""
+    if request.param == "sqlite":
+        return None
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database()
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     turn=turns,
@@ -149,30 +168,43 @@ async def run_turn(
     polls=reads,
 )
 def test_runs_read_back_every_event_exactly(
-    turn: list[Piece], batch_sizes: list[int], end: str, polls: list[tuple[int, int]]
+    shared_db: str | None,
+    turn: list[Piece],
+    batch_sizes: list[int],
+    end: str,
+    polls: list[tuple[int, int]],
 ) -> None:
+    name = f"s{next(_names)}"
+    if shared_db is not None:
+        anyio.run(run_turn, shared_db, turn, batch_sizes, end, polls, name, backend="asyncio")
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        anyio.run(run_turn, Path(tmp) / "t.db", turn, batch_sizes, end, polls, backend="asyncio")
+        path = Path(tmp) / "t.db"
+        anyio.run(run_turn, path, turn, batch_sizes, end, polls, name, backend="asyncio")
 
 
-def counts(db_path: Path) -> tuple[int, int, int]:
+async def counts(location: str | Path) -> tuple[int, int, int]:
     """(events rows, events in runs, runs that hold their node's data themselves)."""
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        runs, kept = conn.execute(
+    async with Store.open(location) as store:
+        rows = await store.db.one("SELECT count(*) FROM events")
+        runs = await store.db.one(
             "SELECT coalesce(sum(last_seq - first_seq + 1), 0), count(node_data) FROM event_runs"
-        ).fetchone()
-    return int(rows), int(runs), int(kept)
+        )
+    assert rows is not None
+    assert runs is not None
+    return int(rows[0]), int(runs[0]), int(runs[1])
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("end", ["kept", "ephemeral"])
-async def test_a_long_reply_is_stored_once_and_outlives_its_node(db_path: Path, end: str) -> None:
+async def test_a_long_reply_is_stored_once_and_outlives_its_node(
+    db_location: str | Path, end: str
+) -> None:
     deltas = tuple(f"word {i} " for i in range(500))
     turn = [Piece("text", deltas, True, ""), Piece("tool_result", (), True, "r" * 4000)]
-    await run_turn(db_path, turn, [7, 100], end, [(0, 10_000), (250, 3)])
+    await run_turn(db_location, turn, [7, 100], end, [(0, 10_000), (250, 3)])
 
-    rows, in_runs, kept = counts(db_path)
+    rows, in_runs, kept = await counts(db_location)
     # 500 deltas, their block, the tool result and the result event are runs; left as rows:
     # turn_start and turn_end.
     assert (rows, in_runs) == (2, 503)
@@ -181,10 +213,10 @@ async def test_a_long_reply_is_stored_once_and_outlives_its_node(db_path: Path, 
 
 
 @pytest.mark.anyio
-async def test_a_small_turn_is_left_as_rows(db_path: Path) -> None:
-    await run_turn(db_path, [Piece("text", ("a", "b"), True, "")], [], "kept", [(0, 10)])
+async def test_a_small_turn_is_left_as_rows(db_location: str | Path) -> None:
+    await run_turn(db_location, [Piece("text", ("a", "b"), True, "")], [], "kept", [(0, 10)])
 
-    assert counts(db_path)[1] == 0
+    assert (await counts(db_location))[1] == 0
 
 
 @given(

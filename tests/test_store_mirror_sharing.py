@@ -109,6 +109,7 @@ def own_bytes(db_path: Path, session_id: str) -> int:
     return int(rows) + int(rules) + 80
 
 
+@pytest.mark.sqlite_only(reason="measures what the SQLite file holds")
 async def test_a_fork_loads_exactly_and_stores_under_a_kilobyte_whatever_its_history(
     store: Store, db_path: Path
 ) -> None:
@@ -159,6 +160,7 @@ async def test_a_retried_batch_of_a_fork_is_stored_once(store: Store) -> None:
     assert await store.transcripts.load(key("b")) == copied + more
 
 
+@pytest.mark.sqlite_only(reason="measures what the SQLite file holds")
 async def test_deleting_the_origin_keeps_its_fork_whole_and_the_last_delete_frees_all(
     store: Store, db_path: Path
 ) -> None:
@@ -178,6 +180,7 @@ async def test_deleting_the_origin_keeps_its_fork_whole_and_the_last_delete_free
         assert conn.execute("SELECT count(*) FROM transcript_values").fetchone() == (0,)
 
 
+@pytest.mark.sqlite_only(reason="measures what the SQLite file holds")
 async def test_a_large_value_shared_by_many_transcripts_is_stored_once(
     store: Store, db_path: Path
 ) -> None:

@@ -58,6 +58,20 @@ async def test_search_finds_each_kind_of_text_newest_first(store: Store) -> None
     assert all(hit.prompt_id == nodes[0].id for hit in hits)
 
 
+async def test_a_phrase_is_marked_once_in_its_snippet_on_both_backends(store: Store) -> None:
+    session = await store.sessions.create("main")
+    await store.nodes.append_chain(
+        session.head_id, [node(NodeKind.TEXT, text="The purple walrus hides in the attic.")]
+    )
+
+    (hit,) = await store.search.nodes("walrus hides in the attic", phrase=True)
+    (words,) = await store.search.nodes("walrus attic")
+
+    assert "[walrus hides in the attic]" in hit.snippet
+    assert "[walrus]" in words.snippet
+    assert "[attic]" in words.snippet
+
+
 async def test_words_match_in_any_order_and_a_phrase_only_in_its_order(store: Store) -> None:
     session = await store.sessions.create("main")
     (said,) = await store.nodes.append_chain(

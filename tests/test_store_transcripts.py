@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -24,12 +24,14 @@ async def exit_stack() -> AsyncIterator[AsyncExitStack]:
 
 
 async def test_session_store_conformance_with_every_optional_method(
-    tmp_path: Path, exit_stack: AsyncExitStack
+    new_db_location: Callable[[], str | Path], exit_stack: AsyncExitStack
 ) -> None:
+    # On each backend: a new SQLite file or a new PostgreSQL database per contract.
     counter = itertools.count()
 
     async def fresh() -> SessionStore:
-        store = await exit_stack.enter_async_context(Store.open(tmp_path / f"{next(counter)}.db"))
+        next(counter)
+        store = await exit_stack.enter_async_context(Store.open(new_db_location()))
         return MirrorSessionStore(store.transcripts)
 
     await run_session_store_conformance(fresh, skip_optional=frozenset())
@@ -46,12 +48,12 @@ async def test_a_retried_batch_is_stored_once(store: Store) -> None:
     assert await store.transcripts.load(key) == batch  # type: ignore[arg-type]
 
 
-async def test_transcripts_survive_reopening_the_file(db_path: Path) -> None:
+async def test_transcripts_survive_reopening_the_database(db_location: str | Path) -> None:
     key = {"project_key": "p", "session_id": "s"}
     entries = [{"type": "user", "uuid": "u1", "message": {"content": "héllo"}}]
-    async with Store.open(db_path) as store:
+    async with Store.open(db_location) as store:
         await store.transcripts.append(key, entries)  # type: ignore[arg-type]
 
-    async with Store.open(db_path) as store:
+    async with Store.open(db_location) as store:
         assert await store.transcripts.load(key) == entries  # type: ignore[arg-type]
         assert await store.transcripts.sessions_with_id("s") == ["p"]

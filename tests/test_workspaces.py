@@ -13,6 +13,7 @@ from e2e.workspace_helpers import git, make_repo, user_state
 from session_tree.errors import NotAGitRepository
 from session_tree.models import Session, SessionConfig
 from session_tree.service import Workspaces
+from session_tree.service._workspaces import workspaces_dir
 from session_tree.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -119,3 +120,16 @@ async def _age(store: Store, key: str) -> None:
 
 def _is_dir(path: str) -> bool:
     return Path(path).is_dir()
+
+
+def test_a_postgresql_databases_worktrees_live_in_this_machines_data_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    one = workspaces_dir("postgresql://st@db.example/one")
+    other = workspaces_dir("postgresql://st@db.example/other")
+
+    assert one.parent == tmp_path / "session-tree"
+    assert one.name.startswith("postgresql-")
+    assert one != other
+    assert workspaces_dir(str(tmp_path / "st.db")) == tmp_path / "st.db.workspaces"

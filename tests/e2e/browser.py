@@ -48,7 +48,7 @@ class UI:
 
 
 @contextmanager
-def run_ui(db_path: Path, log: Path) -> Iterator[UI]:
+def run_ui(db_path: str | Path, log: Path) -> Iterator[UI]:
     """``session-tree ui`` on ``db_path``, until the block ends (then SIGTERM, bounded)."""
     with log.open("w") as errors:
         process = subprocess.Popen(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +19,44 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import TextContent
 
 from session_tree.agents import claude_binary
+from session_tree.store import Store
 from session_tree.testing import ScriptedModel, child_env
+from session_tree.testing.postgres import Cluster
+
+# SESSION_TREE_TEST_BACKEND=postgresql: every server a test starts keeps its tree in a
+# PostgreSQL database of one cluster for the run (conftest.py starts it), one database for
+# each database file the test names, so servers given the same file share the database.
+# Without it, tests marked both_backends run on both and the others on SQLite.
+BACKEND_VAR = "SESSION_TREE_TEST_BACKEND"
+BACKEND = os.environ.get(BACKEND_VAR, "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"{BACKEND_VAR} is {BACKEND!r}: set it to sqlite or postgresql")
+ON_POSTGRES = BACKEND == "postgresql"
+
+
+@dataclass
+class _Databases:
+    # The running test's backend (conftest.py's e2e_backend sets it: both_backends tests).
+    backend: str = BACKEND
+    cluster: Cluster | None = None
+    by_file: dict[Path, str] = field(default_factory=dict)
+
+    def url(self, db_path: Path) -> str:
+        """The PostgreSQL database standing for ``db_path`` (made on first use)."""
+        if self.cluster is None:
+            raise RuntimeError(f"{BACKEND_VAR}=postgresql but no cluster was started")
+        key = db_path.absolute()
+        if key not in self.by_file:
+            self.by_file[key] = self.cluster.new_database()
+        return self.by_file[key]
+
+
+DATABASES = _Databases()
+
+
+def db_location(db_path: Path) -> str:
+    """What a server is given as its database: the file, or on PostgreSQL its database's URL."""
+    return DATABASES.url(db_path) if DATABASES.backend == "postgresql" else str(db_path)
 
 
 @dataclass
@@ -30,6 +67,8 @@ class Harness:
     stderr_path: Path
     # Where the server runs: tells apart two servers on one database.
     cwd: Path | None = None
+    # The --db the server was given (a PostgreSQL URL, or the file's path).
+    db: str = ""
 
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call a tool that must succeed; its structured result."""
@@ -63,7 +102,7 @@ class Harness:
             try:
                 command = process.cmdline()
                 here = self.cwd is None or process.cwd() == str(self.cwd)
-                if str(self.db_path) in command and "serve" in command and here:
+                if (self.db or str(self.db_path)) in command and "serve" in command and here:
                     return process
             except psutil.Error:
                 continue
@@ -83,6 +122,12 @@ class Harness:
 
     def server_log(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-4000:]
+
+
+async def query(harness: Harness, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` read straight from the server's database, on either backend."""
+    async with Store.open(harness.db, check_writable=False) as store:
+        return [tuple(row) for row in await store.db.all(sql, params)]
 
 
 def claude() -> str:
@@ -149,18 +194,21 @@ async def serve(
     model: ScriptedModel,
     *,
     db_path: Path | None = None,
+    db_url: str | None = None,
     env: dict[str, str] | None = None,
     max_retries: int | None = 0,
     elicitation_callback: ElicitationFnT | None = None,
 ) -> AsyncIterator[Harness]:
     db_path = db_path or tmp_path / "session-tree.db"
     stderr_path = tmp_path / f"server-{db_path.stem}.log"
+    # A PostgreSQL database's URL, when given, is the database instead of the file.
+    db = db_url or db_location(db_path)
     server_env = child_env(model, tmp_path / "home", inherit=True, max_retries=max_retries)
-    server_env |= {"SESSION_TREE_DB": str(db_path), **(env or {})}
+    server_env |= {"SESSION_TREE_DB": db, **(env or {})}
     params = StdioServerParameters(
         command=sys.executable,
         # --db repeats SESSION_TREE_DB so that the process can be told apart (server_process).
-        args=["-m", "session_tree.cli", "serve", "--db", str(db_path), "--log-level", "DEBUG"],
+        args=["-m", "session_tree.cli", "serve", "--db", db, "--log-level", "DEBUG"],
         env=server_env,
         cwd=str(tmp_path),
     )
@@ -172,5 +220,10 @@ async def serve(
         )
         await client.initialize()
         yield Harness(
-            model=model, client=client, db_path=db_path, stderr_path=stderr_path, cwd=tmp_path
+            model=model,
+            client=client,
+            db_path=db_path,
+            stderr_path=stderr_path,
+            cwd=tmp_path,
+            db=db,
         )

@@ -23,6 +23,8 @@ from anyio.abc import Process
 
 from session_tree.testing import ScriptedModel, child_env
 
+from .harness import db_location
+
 TASKS = "io.modelcontextprotocol/tasks"
 VERSION = "2026-07-28"
 
@@ -98,14 +100,14 @@ async def modern_serve(
     db_path = db_path or tmp_path / "session-tree.db"
     stderr_path = tmp_path / f"server-modern-{db_path.stem}.log"
     env = child_env(model, tmp_path / "home", inherit=True, max_retries=0)
-    env["SESSION_TREE_DB"] = str(db_path)
+    env["SESSION_TREE_DB"] = db = db_location(db_path)
     capabilities: dict[str, Any] = {}
     if elicitation:
         capabilities["elicitation"] = {"form": {}}
     if tasks:
         capabilities["extensions"] = {TASKS: {}}
     with stderr_path.open("a") as errlog:
-        command = [sys.executable, "-m", "session_tree.cli", "serve", "--db", str(db_path)]
+        command = [sys.executable, "-m", "session_tree.cli", "serve", "--db", db]
         process = await anyio.open_process(command, env=env, cwd=tmp_path, stderr=errlog)
         client = ModernClient(process, capabilities, stderr_path)
         try:

@@ -30,7 +30,11 @@ from session_tree.testing import ScriptedModel, text
 
 from .harness import Harness, serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.e2e,
+    pytest.mark.sqlite_only(reason="compares every table of the SQLite file before and after"),
+]
 
 MIB = 1024 * 1024
 TEN_KB = 10 * 1024

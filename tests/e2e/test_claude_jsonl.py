@@ -27,7 +27,7 @@ from session_tree.testing import (
     transcript,
 )
 
-from .harness import claude, serve
+from .harness import claude, db_location, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -69,7 +69,7 @@ async def test_an_exported_fork_resumes_in_claude_with_exactly_its_conversation(
         await harness.call("chat", name="exp", prompt="q3")
         rendered = await harness.call("render_context", name="exp")
         # A second connection to the database the server is using.
-        async with Store.open(harness.db_path) as store:
+        async with Store.open(harness.db) as store:
             exported = await export_branch(store, "exp")
     config_dir = tmp_path / "claude-config"
     path = exported.write(exported.default_path(config_dir))
@@ -120,7 +120,7 @@ async def test_a_transcript_claude_wrote_resumes_in_the_servers_next_chat(
     path = config_dir / "projects" / project_dir_name(workdir) / f"{session_id}.jsonl"
 
     db_path = tmp_path / "session-tree.db"
-    async with Store.open(db_path) as store:
+    async with Store.open(db_location(db_path)) as store:
         imported = await import_transcript(store, path, name="imported")
         nodes = await store.nodes.path(imported.session.head_id)
     first_turn_end = next(node.id for node in nodes if node.kind is NodeKind.SUMMARY)

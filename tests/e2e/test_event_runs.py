@@ -4,27 +4,28 @@ restart of the server. Through the real parts: MCP client, ``session-tree serve`
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from session_tree.testing import ScriptedModel, text
 
-from .harness import Harness, serve
+from .harness import Harness, query, serve
 
-pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.both_backends]
 
 
-def stored_runs(db_path: Path, stream_id: int) -> tuple[int, int]:
+async def stored_runs(harness: Harness, stream_id: int) -> tuple[int, int]:
     """(events rows, events held in runs) of the stream."""
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT count(*) FROM events WHERE stream_id = ?", (stream_id,))
-        in_runs = conn.execute(
-            "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM event_runs WHERE stream_id = ?",
-            (stream_id,),
-        )
-        return int(rows.fetchone()[0]), int(in_runs.fetchone()[0])
+    ((rows,),) = await query(
+        harness, "SELECT count(*) FROM events WHERE stream_id = ?", (stream_id,)
+    )
+    ((in_runs,),) = await query(
+        harness,
+        "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM event_runs WHERE stream_id = ?",
+        (stream_id,),
+    )
+    return int(rows), int(in_runs)
 
 
 async def pages(harness: Harness, stream_id: int, from_seq: int, limit: int) -> list[object]:
@@ -49,7 +50,7 @@ async def test_a_finished_long_reply_polls_as_it_did_live(
 
     assert [e["seq"] for e in live] == list(range(len(live)))
     assert "".join(e["data"]["text"] for e in live if e["kind"] == "text_delta") == "".join(parts)
-    rows, in_runs = stored_runs(harness.db_path, stream_id)
+    rows, in_runs = await stored_runs(harness, stream_id)
     assert in_runs >= len(parts) + 1  # the deltas and their block, at least
     assert rows + in_runs == len(live)
     assert await pages(harness, stream_id, 0, 7) == live
@@ -57,7 +58,7 @@ async def test_a_finished_long_reply_polls_as_it_did_live(
     model.push(text("ok"))
     assert (await harness.call("chat", name="main", prompt="again"))["text"] == "ok"
 
-    # Another server on the same file reads the same events.
+    # Another server on the same database reads the same events.
     (tmp_path / "second").mkdir()
     async with serve(tmp_path / "second", model, db_path=harness.db_path) as second:
         assert await pages(second, stream_id, 0, 1000) == live

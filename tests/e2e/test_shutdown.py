@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sqlite3
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 
 import psutil
@@ -16,7 +14,7 @@ import pytest
 
 from session_tree.testing import ScriptedModel, text, transcript
 
-from .harness import Harness, claude_processes, first_delta_stored, serve
+from .harness import Harness, claude_processes, first_delta_stored, query, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -35,18 +33,20 @@ async def _turn_streaming(harness: Harness) -> tuple[int, list[psutil.Process]]:
     return stream_id, children
 
 
-def _recorded(db_path: Path, stream_id: int) -> tuple[str, str, str, str]:
+async def _recorded(harness: Harness, stream_id: int) -> tuple[str, str, str, str]:
     """What the stopped server left in its database: the stream's status, error and last
     event, and the session's status."""
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-        status, error, session_status = db.execute(
-            "SELECT streams.status, streams.error, sessions.status FROM streams"
-            " JOIN sessions ON sessions.id = streams.session_id WHERE streams.id = ?",
-            (stream_id,),
-        ).fetchone()
-        (last_event,) = db.execute(
-            "SELECT kind FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1", (stream_id,)
-        ).fetchone()
+    ((status, error, session_status),) = await query(
+        harness,
+        "SELECT streams.status, streams.error, sessions.status FROM streams"
+        " JOIN sessions ON sessions.id = streams.session_id WHERE streams.id = ?",
+        (stream_id,),
+    )
+    ((last_event,),) = await query(
+        harness,
+        "SELECT kind FROM events WHERE stream_id = ? ORDER BY seq DESC LIMIT 1",
+        (stream_id,),
+    )
     return status, error, last_event, session_status
 
 
@@ -97,7 +97,7 @@ async def test_a_clean_shutdown_records_the_running_turn_and_leaves_no_child(
         "claude-code": "SIGINT received",
     }[how] in log, log
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
-    assert _recorded(harness.db_path, stream_id) == (
+    assert await _recorded(harness, stream_id) == (
         "interrupted",
         "session-tree is shutting down",
         "interrupted",

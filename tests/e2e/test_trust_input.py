@@ -100,6 +100,7 @@ async def test_the_private_files_are_removed_when_the_server_exits(
     assert _existing([os.path.dirname(f) for f in files]) == []
 
 
+@pytest.mark.sqlite_only(reason="a relative database file is made absolute")
 async def test_relative_database_and_cwd_are_stored_absolute(
     tmp_path: Path, model: ScriptedModel
 ) -> None:

@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 @pytest.fixture
 def ui(harness: Harness, tmp_path: Path) -> Iterator[UI]:
-    with run_ui(harness.db_path, tmp_path / "ui.log") as running:
+    with run_ui(harness.db, tmp_path / "ui.log") as running:
         yield running
 
 

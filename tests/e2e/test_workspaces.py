@@ -217,7 +217,7 @@ async def test_the_cli_shows_and_applies_a_workspace_sessions_change(
     repo = make_repo(tmp_path / "project")
     tree = await _create(harness, "main", repo)
     await _write(harness, "main", tree / "a.txt", "one")
-    cli = [sys.executable, "-m", "session_tree.cli", "--db", str(harness.db_path)]
+    cli = [sys.executable, "-m", "session_tree.cli", "--db", harness.db]
 
     def run(*args: str) -> str:
         done = subprocess.run(

@@ -33,9 +33,11 @@ def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
-        type=Path,
+        # A string: Path would fold the "//" of a postgresql:// URL (Settings decides which).
+        type=str,
         default=argparse.SUPPRESS,
-        help="database file (default: $SESSION_TREE_DB, else under the user data directory)",
+        help="database file, or a postgresql:// URL (default: $SESSION_TREE_DB, else under "
+        "the user data directory)",
     )
     common.add_argument(
         "--log-level", default=argparse.SUPPRESS, help="stderr log level (default WARNING)"
@@ -152,9 +154,10 @@ def _ui(settings: Settings, port: int) -> int:
             "choose another --port, or leave it out for any free one.\n"
         )
         return 1
-    if not settings.db_path.exists():
+    if isinstance(settings.db_path, Path) and not settings.db_path.exists():
         # A viewer must not make an empty database where none was (as `ls` does not):
         # a wrong path would show nothing, and servers elsewhere would never appear.
+        # (A PostgreSQL URL names a database its administrator made.)
         sock.close()
         sys.stderr.write(
             f"session-tree ui: no database at {settings.db_path}. Name the servers' "
@@ -198,7 +201,7 @@ async def _command(args: argparse.Namespace, settings: Settings) -> tuple[str, i
             settings.db_path, writable=True, synchronous=settings.synchronous
         ) as library:
             return await import_file(library, args.file, name=args.name), 0
-    if not settings.db_path.exists():
+    if isinstance(settings.db_path, Path) and not settings.db_path.exists():
         # Reading must not create a database where none was.
         return f"No database at {settings.db_path} yet: nothing to show.", 0
     # Reading only: a database this user cannot write can still be read.

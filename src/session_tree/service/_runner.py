@@ -1,10 +1,13 @@
-"""Which server process runs a turn, and whether it still does.
+"""Which server process runs a turn, and whether it still does, on this host.
 
 Several servers may share one database (a parent's, and the permit servers of
-outside children, or two parents). A server that starts ends only the turns
-whose server is gone: a stream records its runner as host, pid and the pid's
-start time, so a pid reused by another process after a crash is not taken for
-the server that died.
+outside children, or two parents, on one machine or several). Across machines
+only a lease says a server is alive (``store._leases``); on its own host a
+server can prove sooner that another is gone: a lease holder and a stream's
+runner record host, pid and the pid's start time, so a pid reused by another
+process after a crash is not taken for the server that died. The host is
+``socket.gethostname()`` unless ``SESSION_TREE_HOST`` names it (two servers on
+one machine that must treat each other as remote, as tests do).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+
+from ..store import Holder
 
 
 def _start_time(pid: int) -> str | None:
@@ -24,21 +29,34 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def this_runner() -> str:
-    return f"{socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid()) or '?'}"
+def this_runner(host: str | None = None) -> str:
+    return f"{host or socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid()) or '?'}"
 
 
-def runner_alive(runner: str | None) -> bool:
+def this_holder(host: str) -> Holder:
+    """What this process's lease records about it."""
+    return Holder(host=host, pid=os.getpid(), pid_started=_start_time(os.getpid()))
+
+
+def holder_gone(holder: Holder, host: str) -> bool:
+    """Whether a lease's holder is known to be gone: it ran on this host and its
+    process has ended. Elsewhere only its lease's expiry can say so."""
+    if holder.host != host:
+        return False
+    return not runner_alive(f"{holder.host}/{holder.pid}/{holder.pid_started or '?'}", host)
+
+
+def runner_alive(runner: str | None, host: str | None = None) -> bool:
     """Whether the server that wrote ``runner`` is still running. A runner from
     another host cannot be checked and counts as alive: its turns are not ours to end."""
     if runner is None:
         return False  # written before runners were recorded
     try:
-        host, pid_text, started = runner.split("/")
+        runner_host, pid_text, started = runner.split("/")
         pid = int(pid_text)
     except ValueError:
         return False
-    if host != socket.gethostname():
+    if runner_host != (host or socket.gethostname()):
         return True
     if pid == os.getpid():
         return False  # this very process, starting: an earlier life of a reused pid

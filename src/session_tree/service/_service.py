@@ -23,7 +23,7 @@ from ..store import Store
 from ._chat import AskHuman, Chat, OnProgress
 from ._context_use import context_use
 from ._loopback import Loopback
-from ._peers import end_orphaned_turns, watch_peers
+from ._peers import LeaseKeeper, end_orphaned_turns, watch_peers
 from ._progress import ProgressReader
 from ._results import (
     ChatResult,
@@ -76,7 +76,9 @@ class SessionService:
             max_mb=settings.max_db_mb,
             node_cache_mb=settings.node_cache_mb,
         ) as store:
-            await end_orphaned_turns(store)
+            lease = LeaseKeeper(store, settings.host, settings.lease_s)
+            await lease.take()
+            await end_orphaned_turns(store, lease)
             workspaces = Workspaces(store)
             for repaired in await workspaces.repair():
                 log.info("workspaces: %s", repaired)
@@ -84,14 +86,16 @@ class SessionService:
                 pool = ChildPool(
                     tg, max_warm=settings.max_children, idle_timeout_s=settings.idle_timeout_s
                 )
-                service = cls(store, TurnRunner(store, pool, tg, workspaces), settings)
+                service = cls(store, TurnRunner(store, pool, tg, lease, workspaces), settings)
+                tg.start_soon(lease.keep, service.turns.stop_all)
                 if settings.peer_check_s > 0:
-                    tg.start_soon(watch_peers, store, service.turns.runner, settings.peer_check_s)
+                    tg.start_soon(watch_peers, store, lease, settings.peer_check_s)
                 try:
                     yield service
                 finally:
                     with anyio.CancelScope(shield=True):
                         await service.aclose()
+                        await lease.release()
                     tg.cancel_scope.cancel()
 
     async def aclose(self) -> None:
@@ -249,8 +253,9 @@ class SessionService:
             active = await self.store.streams.active(session_id=session.id)
             if not active:
                 return InterruptResult(session=name, stream_id=None, status="not_running")
-            # A turn whose server is gone is ended here and now.
-            ended = await end_orphaned_turns(self.store, own_runner=self.turns.runner)
+            # A turn whose server is gone (its lease expired) is ended here and now.
+            assert self.turns.lease is not None
+            ended = await end_orphaned_turns(self.store, self.turns.lease)
             if any(stream.id == active[-1].id for stream in ended):
                 return InterruptResult(session=name, stream_id=active[-1].id, status="interrupted")
             raise TurnElsewhere(name, active[-1].id)

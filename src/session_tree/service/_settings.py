@@ -11,6 +11,7 @@ processes, which run elsewhere).
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from pydantic import (
 )
 
 from ..errors import SettingsError
-from ..store import NODE_CACHE_MB, Synchronous
+from ..store import NODE_CACHE_MB, Synchronous, is_postgres_url
 
 # Set in an outside Claude Code's MCP config: this server then serves only
 # loopback_permit, on behalf of the session the token belongs to.
@@ -40,12 +41,14 @@ _VARIABLES = {
     "idle_timeout_s": "SESSION_TREE_IDLE_TIMEOUT_S",
     "max_db_mb": "SESSION_TREE_MAX_DB_MB",
     "peer_check_s": "SESSION_TREE_PEER_CHECK_S",
+    "lease_s": "SESSION_TREE_LEASE_S",
+    "host": "SESSION_TREE_HOST",
     "node_cache_mb": "SESSION_TREE_NODE_CACHE_MB",
     "loopback_token": LOOPBACK_TOKEN_VAR,
 }
 _ALLOWED = {
-    "db_path": "the path of a database file (a new one or a session-tree database), "
-    "not a directory",
+    "db_path": "the path of a database file (a new one or a session-tree database) or a "
+    "postgresql:// URL; not a directory",
     "synchronous": "NORMAL or FULL (SQLite's synchronous mode; FULL also survives power loss)",
     "chat_wait_s": "a number of seconds greater than 0 (the longest a blocking chat waits)",
     "max_children": "a whole number, 1 or more (the most warm children at once)",
@@ -53,6 +56,9 @@ _ALLOWED = {
     "max_db_mb": "a number of MiB, 0 or more (the cap on the database's size; 0: no cap)",
     "peer_check_s": "a number of seconds, 0 or more (how often to look for turns of servers "
     "that are gone; 0: only at start)",
+    "lease_s": "a number of seconds, 1 or more (how long a server's lease lasts unrenewed; "
+    "it is renewed every third of that)",
+    "host": "a host name without '/' (this server's host identity in its lease)",
     "node_cache_mb": "a number of MiB, 0 or more (the most memory nodes already read may "
     "hold, for deep branches; 0: keep none)",
     "loopback_token": "a loopback token, as loopback_config hands out",
@@ -68,7 +74,8 @@ def default_db_path() -> Path:
 
 
 class Settings(BaseModel):
-    db_path: Path = Field(default_factory=default_db_path)
+    # A SQLite file, or a PostgreSQL database's postgresql:// URL (kept as given).
+    db_path: Path | str = Field(default_factory=default_db_path)
     synchronous: Synchronous = "NORMAL"
     chat_wait_s: float = Field(
         default=45.0, gt=0, allow_inf_nan=False, description="longest a blocking chat waits"
@@ -88,6 +95,18 @@ class Settings(BaseModel):
         ge=0,
         allow_inf_nan=False,
         description="look for turns of servers that are gone this often (0: only at start)",
+    )
+    lease_s: float = Field(
+        default=15.0,
+        ge=1,
+        allow_inf_nan=False,
+        description="a server's lease lasts this long unrenewed; renewed every third of it",
+    )
+    host: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        pattern=r"^[^/]+$",
+        description="this server's host identity (its lease; the same-host check of peers)",
     )
     node_cache_mb: float = Field(
         default=NODE_CACHE_MB,
@@ -118,9 +137,18 @@ class Settings(BaseModel):
                 allowed += f"; this one {detail.get('ctx', {}).get('error', detail['msg'])}"
             raise SettingsError(name, value, allowed) from None
 
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _url_or_path(cls, value: object) -> object:
+        if isinstance(value, str) and not is_postgres_url(value):
+            return Path(value)
+        return value
+
     @field_validator("db_path")
     @classmethod
-    def _absolute_file(cls, path: Path) -> Path:
+    def _absolute_file(cls, path: Path | str) -> Path | str:
+        if isinstance(path, str):
+            return path  # a postgresql:// URL: the server checks it by connecting
         # "~" is expanded: MCP configs and quoted shell values never expand it.
         absolute = Path(os.path.abspath(os.path.expanduser(path)))
         if absolute.is_dir():

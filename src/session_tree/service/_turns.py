@@ -1,25 +1,22 @@
 """The turn runner: starts turns, feeds a child's items into the store, ends turns.
 
-A turn runs in the runner's own task group, not in the request that started
-it, so a parent's tool call can return (chat's wait bound, chat_async) while
-the turn goes on and its events land in the stream for poll.
+A turn runs in the runner's task group, not in the request that started it: a parent's tool
+call can return (chat's wait bound, chat_async) while the turn goes on, its events in the stream.
 
-How a child picks up a branch: every turn that ends well leaves a summary node
-holding the Claude session id that produced it and the uuid of its last
-assistant message. A session whose warm child already ends at its head reuses
-it; otherwise a child starts from the head's summary (a resume point), so it
-sees exactly the branch from the root to the head, and no other session's
-child history is touched. A turn that fails or is interrupted leaves its nodes
-in the tree as a side branch and does not move the head. A failed turn's child
-is closed, so the next turn resumes from the head exactly. An interrupted turn's
-child that answered the interrupt is rewound in place instead (Claude Code's
-rewind_conversation cuts its conversation before the turn's prompt): it stays
-warm at the head, and the next turn runs in the same process without the
-interrupted exchange. A child that cannot be rewound is closed as a failed one.
+How a child picks up a branch: every turn that ends well leaves a summary node holding the
+Claude session id that produced it and the uuid of its last assistant message. A session whose
+warm child already ends at its head reuses it; otherwise a child starts from the head's summary
+(a resume point), so it sees exactly the branch from the root to the head, and no other
+session's child history is touched. A turn that fails or is interrupted leaves its nodes in the
+tree as a side branch and does not move the head. A failed turn's child is closed, so the next
+turn resumes from the head exactly. An interrupted turn's child that answered the interrupt is
+rewound in place instead (Claude Code's rewind_conversation cuts its conversation before the
+turn's prompt): it stays warm at the head, and the next turn runs in the same process without
+the interrupted exchange. A child that cannot be rewound is closed as a failed one.
 
-A turn with an output schema needs a child started with it (a process option
-of Claude Code): a warm child is reused only for turns of its own schema (none,
-for a plain turn); otherwise a new one starts from the head in its place.
+A turn with an output schema needs a child started with it (a process option of Claude Code): a
+warm child is reused only for turns of its own schema (none, for a plain turn); otherwise a new
+one starts from the head in its place.
 """
 
 from __future__ import annotations
@@ -47,6 +44,7 @@ from ..store import Store, TurnStart
 from ._budgets import budget_error, check_budget
 from ._checks import check_cwd
 from ._children import ChildSource
+from ._peers import LeaseKeeper
 from ._runner import this_runner
 from ._running import RunningTurn, TurnState
 from ._structured import structured_error
@@ -83,12 +81,14 @@ class TurnRunner:
         store: Store,
         pool: ChildPool,
         task_group: TaskGroup,
+        lease: LeaseKeeper | None = None,
         workspaces: Workspaces | None = None,
     ) -> None:
         self.store = store
         self.pool = pool
         self._tg = task_group
-        self.runner = this_runner()
+        self.lease = lease  # every turn started here runs under it (a new id if it lapses)
+        self.runner = this_runner(lease.host if lease is not None else None)
         self._local: dict[str, RunningTurn] = {}
         self.workspaces = workspaces or Workspaces(store)
         self._children = ChildSource(store, pool, self._local, self.workspaces)
@@ -126,6 +126,7 @@ class TurnRunner:
             name,
             NewNode(kind=NodeKind.USER, data={"text": prompt}, ephemeral=ephemeral),
             runner=self.runner,
+            server_id=self.lease.id if self.lease is not None else None,
             sweep=not ephemeral,
         )
         turn = RunningTurn(stream_id=start.stream.id, session=name)
@@ -177,6 +178,11 @@ class TurnRunner:
             await self._end_early(
                 turn, StreamStatus.INTERRUPTED, turn.why_stopped, wait_for_child=False
             )
+
+    def stop_all(self, why: str) -> None:
+        """Interrupt every turn here, in the background (a lapsed lease may have ended them)."""
+        for turn in list(self._local.values()):
+            self._tg.start_soon(self.interrupt, turn, why)
 
     async def aclose(self) -> int:
         """Interrupt every running turn, record it, close every child; the turns ended."""

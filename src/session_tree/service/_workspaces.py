@@ -25,6 +25,7 @@ a bound row whose worktree is gone gets it back at its ref.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import secrets
@@ -34,8 +35,9 @@ from pathlib import Path
 
 from ..errors import GitFailed, InvalidArgument, NoWorkspace
 from ..models import Node, NodeKind, Session, Workspace
-from ..store import Store
+from ..store import Store, is_postgres_url
 from . import _git
+from ._settings import default_db_path
 
 log = logging.getLogger("session_tree.service")
 
@@ -48,7 +50,12 @@ STALE_LOCK_S = 60.0
 
 
 def workspaces_dir(db_path: str) -> Path:
-    """Where the worktrees of the database at ``db_path`` live: beside it."""
+    """Where the worktrees of the database at ``db_path`` live: beside its file. A
+    PostgreSQL database has none here: this machine's data directory, by a digest of the
+    URL (as the store shows it, password masked), so each database has its own."""
+    if is_postgres_url(db_path):
+        digest = hashlib.sha256(db_path.encode()).hexdigest()[:16]
+        return default_db_path().parent / f"postgresql-{digest}.workspaces"
     db = Path(db_path)
     return db.parent / f"{db.name}.workspaces"
 

@@ -8,7 +8,9 @@
 
 Each concept has its own small API on the store: ``nodes``, ``sessions``,
 ``streams``, ``approvals``, ``transcripts`` (the Claude Agent SDK
-``SessionStore`` mirror), ``search`` (full text over every node), ``secrets`` (keys kept across restarts) and ``turns`` (a turn's writes across the others,
+``SessionStore`` mirror), ``search`` (full text over every node), ``leases``
+(which servers are alive), ``workspaces``, ``secrets`` (keys kept across
+restarts) and ``turns`` (a turn's writes across the others,
 each one transaction). The store knows nothing of MCP or of Claude Code
 processes.
 """
@@ -20,12 +22,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from ._approvals import Approvals
-from ._database import Database, Reads, Synchronous
+from ._database import Database as SqliteDatabase
+from ._database import Reads, Synchronous
+from ._leases import Holder, Lease, Leases
 from ._nodes import NODE_CACHE_MB, NodeCache, Nodes
+from ._pg import PgDatabase, is_postgres_url
 from ._search import NodeHit, Search
 from ._secrets import Secrets
 from ._session_rows import SessionActivity, fork_title, title_from_prompt
 from ._sessions import Sessions
+from ._sql import Database
 from ._streams import Streams
 from ._transcript_storage import TranscriptEntry
 from ._transcripts import (
@@ -40,6 +46,8 @@ from ._workspaces import Workspaces
 
 __all__ = [
     "NODE_CACHE_MB",
+    "Holder",
+    "Lease",
     "NodeHit",
     "Reads",
     "Record",
@@ -55,6 +63,7 @@ __all__ = [
     "TurnEnd",
     "TurnStart",
     "fork_title",
+    "is_postgres_url",
     "title_from_prompt",
 ]
 
@@ -72,6 +81,7 @@ class Store:
         self.transcripts = TranscriptMirror(db)
         self.turns = Turns(db)
         self.search = Search(db)
+        self.leases = Leases(db)
         self.workspaces = Workspaces(db)
         self.secrets = Secrets(db)
 
@@ -91,14 +101,19 @@ class Store:
     ) -> Store:
         """Open (creating or upgrading) the database; the caller must ``aclose()`` it.
 
+        ``path`` is a SQLite file, or a ``postgresql://`` URL for a PostgreSQL
+        database (``max_mb`` and ``synchronous`` are SQLite's, unused there).
+
         ``max_mb`` caps the file's size (0: no cap); a write past it fails as on a
         full disk. ``check_writable=False`` opens an up-to-date file without writing
         to it (for reading a database one cannot write); otherwise a file that
         cannot be written is refused here with :class:`DatabaseUnwritable`.
         ``node_cache_mb`` is the most memory the nodes already read may hold (0: none).
         """
+        if is_postgres_url(path):
+            return cls(await PgDatabase.open(str(path)), node_cache_mb=node_cache_mb)
         return cls(
-            await Database.open(
+            await SqliteDatabase.open(
                 path, synchronous=synchronous, max_mb=max_mb, check_writable=check_writable
             ),
             node_cache_mb=node_cache_mb,

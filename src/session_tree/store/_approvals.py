@@ -15,8 +15,6 @@ else of that turn is pending.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from ..errors import ApprovalAlreadyDecided, ApprovalNotFound, InvalidArgument
 from ..models import (
     Approval,
@@ -27,8 +25,9 @@ from ..models import (
     check_transition,
 )
 from . import _rows
-from ._database import Database, Reads, now, reads
+from ._database import Reads, now, reads
 from ._sessions import session_id
+from ._sql import Connection, Database
 from ._streams import get_stream, insert_events, update_status
 
 _SELECT = f"SELECT {_rows.APPROVAL_COLUMNS} FROM approvals JOIN sessions ON sessions.id = approvals.session_id"
@@ -93,7 +92,7 @@ class Approvals:
         """Approvals in any state, the latest ``limit`` of them, oldest first."""
         where, params = ("WHERE sessions.name = ?", (session_name,)) if session_name else ("", ())
         rows = await self._db.all(
-            f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) ORDER BY id",
+            f"SELECT * FROM ({_SELECT} {where} ORDER BY approvals.id DESC LIMIT ?) AS newest ORDER BY id",
             (*params, limit),
         )
         return [_rows.approval(row) for row in rows]
@@ -155,7 +154,7 @@ async def _get(db: Reads, approval_id: int) -> Approval:
 
 
 async def settle(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     approval: Approval,
     status: ApprovalStatus,
     *,
@@ -194,7 +193,7 @@ def _pending_where(
 
 
 async def expire_pending(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     stream_id: int | None = None,
     session_name: str | None = None,
@@ -217,7 +216,7 @@ async def expire_pending(
     return expired
 
 
-async def _show_request(conn: aiosqlite.Connection, approval: Approval) -> None:
+async def _show_request(conn: Connection, approval: Approval) -> None:
     """The request in its turn's stream, which now awaits the parent."""
     stream = await _live_stream(conn, approval)
     if stream is None:
@@ -240,7 +239,7 @@ async def _show_request(conn: aiosqlite.Connection, approval: Approval) -> None:
     await update_status(conn, stream.id, StreamStatus.AWAITING_PERMISSION)
 
 
-async def _show_decision(conn: aiosqlite.Connection, approval: Approval) -> None:
+async def _show_decision(conn: Connection, approval: Approval) -> None:
     """The decision in its turn's stream, which runs again once nothing else of it waits."""
     stream = await _live_stream(conn, approval)
     if stream is None:
@@ -273,7 +272,7 @@ async def _show_decision(conn: aiosqlite.Connection, approval: Approval) -> None
         await update_status(conn, stream.id, StreamStatus.RUNNING)
 
 
-async def _live_stream(conn: aiosqlite.Connection, approval: Approval) -> Stream | None:
+async def _live_stream(conn: Connection, approval: Approval) -> Stream | None:
     if approval.stream_id is None:
         return None
     stream = await get_stream(reads(conn), approval.stream_id)

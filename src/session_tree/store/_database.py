@@ -34,10 +34,10 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Final, Literal, TypeVar
 
 import aiosqlite
 import anyio
@@ -45,14 +45,16 @@ import anyio
 from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabase
 from . import _file
 from ._failures import detail, is_corrupt, is_unwritable, refusal
+from ._sql import Connection, Params, Reads, Row
 from ._upgrade import check_pages, migrate
+
+__all__ = ["Database", "Reads", "Synchronous", "now", "reads"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 Synchronous = Literal["NORMAL", "FULL"]
-Params = Sequence[object] | Mapping[str, object]
 
 BUSY_TIMEOUT_MS = 30_000
 # How often a waiter re-reads the database when nothing in this process has
@@ -67,36 +69,29 @@ def now() -> float:
     return time.time()
 
 
-class Reads(Protocol):
-    """Queries whose rows come back whole: ``Database`` itself, a ``snapshot``,
-    or ``reads(conn)`` inside a write transaction."""
-
-    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
-
-    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
-
-
 class _ConnectionReads:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def all(self, sql: str, params: Params = ()) -> list[Row]:
         # One call: the statement is run and exhausted (so reset) on the
         # connection's thread before anything else can use the connection.
         return list(await self._conn.execute_fetchall(sql, params))
 
-    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.all(sql, params)
         return rows[0] if rows else None
 
 
-def reads(conn: aiosqlite.Connection) -> Reads:
+def reads(conn: Connection) -> Reads:
     """Reads on the writer connection of a ``Database.write`` block."""
     return _ConnectionReads(conn)
 
 
 class Database:
     """Owns the connections to one session-tree database file."""
+
+    dialect: Final = "sqlite"
 
     def __init__(
         self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection
@@ -199,12 +194,12 @@ class Database:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     await self._writer.execute("ROLLBACK")
 
-    async def all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of one query, as of the last commit before it ran."""
         async with self._read_lock, self._reading():
             return await self._reads.all(sql, params)
 
-    async def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of one query, or None."""
         async with self._read_lock, self._reading():
             return await self._reads.one(sql, params)

@@ -20,17 +20,15 @@ stays as it was, one row an event. :func:`expand` is the one reader, used by
 from __future__ import annotations
 
 import json
-import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from ..models import Event, JSONObject
 from . import _rows
 from ._database import reads
+from ._sql import Connection, Row
 
 TICKS = 1 << 22
 """Ticks a second in a run's packed gaps."""
@@ -43,21 +41,27 @@ FILLED = 256
 """A single event is stored by reference only when it repeats this many bytes of its node."""
 
 READ_SQL = (
-    "SELECT 0, seq, seq, kind, data, created_at, NULL FROM (SELECT seq, kind, data, created_at "
-    "FROM events WHERE stream_id = :stream AND seq >= :from ORDER BY seq LIMIT :limit) "
+    "SELECT 0, seq, seq, kind, data, created_at, NULL, NULL FROM (SELECT seq, kind, data, "
+    "created_at FROM events WHERE stream_id = :stream AND seq >= :from ORDER BY seq LIMIT :limit) "
+    "AS plain "
     "UNION ALL SELECT 1, first_seq, last_seq, layout, coalesce(event_runs.node_data, nodes.data), "
-    "packed, node_id FROM event_runs LEFT JOIN nodes ON nodes.id = event_runs.node_id "
+    "NULL, packed, node_id FROM event_runs LEFT JOIN nodes ON nodes.id = event_runs.node_id "
     "WHERE stream_id = :stream AND last_seq >= :from AND first_seq < :from + :limit"
 )
 """Plain rows and runs in one statement, so one snapshot: a compaction committed
-between two reads could otherwise hide events or show them twice."""
+between two reads could otherwise hide events or show them twice. A plain row's time and a
+run's packed bytes have columns of their own: PostgreSQL's UNION wants one type a column."""
 
 
-def expand(stream_id: int, rows: Sequence[sqlite3.Row], from_seq: int, limit: int) -> list[Event]:
+NODES_SQL = "SELECT id, data FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
+"""The nodes a stream's events name, by a JSON list of ids."""
+
+
+def expand(stream_id: int, rows: Sequence[Row], from_seq: int, limit: int) -> list[Event]:
     """The events of ``READ_SQL``'s rows, from ``from_seq`` on, in order, at most ``limit``."""
     out: list[Event] = []
     runs = False
-    for run, first, last, kind, data, at, node_id in rows:
+    for run, first, last, kind, data, at, packed, node_id in rows:
         if not run:
             out.append(
                 Event(
@@ -71,7 +75,7 @@ def expand(stream_id: int, rows: Sequence[sqlite3.Row], from_seq: int, limit: in
             continue
         runs = True
         layout = json.loads(kind)
-        stamps, lengths = unpack(at, last - first + 1, _deltas(layout))
+        stamps, lengths = unpack(packed, last - first + 1, _deltas(layout))
         for seq, (event_kind, event_data), created in zip(
             range(first, last + 1),
             decode(layout, _rows.loads_object(data), node_id, iter(lengths)),
@@ -186,7 +190,7 @@ class _Run:
     packed: bytes
 
 
-async def compact(conn: aiosqlite.Connection, stream_id: int) -> int:
+async def compact(conn: Connection, stream_id: int) -> int:
     """Inside a write transaction at a turn's end: replace the stream's events that repeat
     its nodes by runs (see the module's doc). Returns how many events now live in runs."""
     found = await reads(conn).all(
@@ -206,7 +210,7 @@ async def compact(conn: aiosqlite.Connection, stream_id: int) -> int:
     nodes = {
         int(node_id): _rows.loads_object(data)
         for node_id, data in await reads(conn).all(
-            "SELECT id, data FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+            NODES_SQL,
             (json.dumps(sorted(node_ids)),),
         )
     }

@@ -20,13 +20,13 @@ import gc
 import json
 from collections.abc import Iterable, Sequence
 
-import aiosqlite
 from pydantic import TypeAdapter
 
 from ..errors import InvalidArgument, NodeNotFound
 from ..models import NewNode, Node, NodeKind, TreeView
 from . import _rows
-from ._database import Database, now
+from ._database import now
+from ._sql import Connection, Database
 
 PREVIEW_CHARS = 80
 
@@ -310,7 +310,7 @@ class Nodes:
             return await collect_garbage(conn, tree_id, list(keep))
 
 
-async def collect_garbage(conn: aiosqlite.Connection, tree_id: int, keep: list[int]) -> int:
+async def collect_garbage(conn: Connection, tree_id: int, keep: list[int]) -> int:
     """Inside a write transaction: delete what no session of the tree reaches."""
     async with conn.execute(
         "SELECT 1 FROM sessions WHERE tree_id = ? LIMIT 1", (tree_id,)
@@ -330,16 +330,14 @@ async def collect_garbage(conn: aiosqlite.Connection, tree_id: int, keep: list[i
     return await changes(conn)
 
 
-async def changes(conn: aiosqlite.Connection) -> int:
+async def changes(conn: Connection) -> int:
     """Rows changed by the last statement (cursor.rowcount is -1 for a WITH ... DELETE)."""
     async with conn.execute("SELECT changes()") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def insert_chain(
-    conn: aiosqlite.Connection, parent_id: int, nodes: Sequence[NewNode]
-) -> list[Node]:
+async def insert_chain(conn: Connection, parent_id: int, nodes: Sequence[NewNode]) -> list[Node]:
     """Append ``nodes`` as a chain under ``parent_id``, inside a write transaction."""
     async with conn.execute(
         "SELECT tree_id, depth FROM nodes WHERE id = ?", (parent_id,)
@@ -358,7 +356,7 @@ async def insert_chain(
 
 
 async def _insert(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     tree_id: int,
     parent_id: int | None,
     parent_depth: int,

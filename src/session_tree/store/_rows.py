@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
@@ -25,6 +24,7 @@ from ..models import (
     StreamStatus,
     Usage,
 )
+from ._sql import Row
 
 
 def sql_list(members: Iterable[StrEnum]) -> str:
@@ -105,7 +105,7 @@ NODE_COLUMNS = ", ".join(
 _NODE_KINDS = {kind.value: kind for kind in NodeKind}
 
 
-def node(row: sqlite3.Row) -> Node:
+def node(row: Row) -> Node:
     """A node from a row selected with NODE_COLUMNS, in that order.
 
     Nodes are read in bulk (a 10,000-deep path is one query), so this skips
@@ -124,7 +124,7 @@ def node(row: sqlite3.Row) -> Node:
     )
 
 
-def session(row: sqlite3.Row) -> Session:
+def session(row: Row) -> Session:
     return Session(
         id=row["id"],
         name=row["name"],
@@ -144,7 +144,7 @@ def session(row: sqlite3.Row) -> Session:
 STREAM_COLUMNS = "streams.*, sessions.name AS session_name"
 
 
-def stream(row: sqlite3.Row) -> Stream:
+def stream(row: Row) -> Stream:
     return Stream(
         id=row["id"],
         session_id=row["session_id"],
@@ -159,7 +159,7 @@ def stream(row: sqlite3.Row) -> Stream:
     )
 
 
-def event(row: sqlite3.Row) -> Event:
+def event(row: Row) -> Event:
     return Event(
         stream_id=row["stream_id"],
         seq=row["seq"],
@@ -172,7 +172,7 @@ def event(row: sqlite3.Row) -> Event:
 APPROVAL_COLUMNS = "approvals.*, sessions.name AS session_name"
 
 
-def approval(row: sqlite3.Row) -> Approval:
+def approval(row: Row) -> Approval:
     return Approval(
         id=row["id"],
         session_id=row["session_id"],

@@ -14,14 +14,15 @@ keeps the hit can start.
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import InvalidArgument
 from ..models import NodeKind
 from . import _rows
-from ._database import Database, Reads
+from ._database import Reads
+from ._sql import Database, Row
 
 SNIPPET_TOKENS = 16
 
@@ -99,6 +100,9 @@ class Search:
         tree_filter = ""
         params: dict[str, object] = {
             "match": match_expression(query, phrase=phrase),
+            # The words as given, for PostgreSQL's tsquery (SQLite reads only :match).
+            "words": " ".join(query.split()),
+            "phrase": phrase,
             "before": before if before is not None else 2**63 - 1,
             "limit": limit,
         }
@@ -107,7 +111,10 @@ class Search:
             params["trees"] = _rows.dumps(sorted(trees))
         async with self._db.snapshot() as db:
             rows = await db.all(_MATCH.format(tokens=SNIPPET_TOKENS, trees=tree_filter), params)
-            return [await _place(db, row) for row in rows]
+            hits = [await _place(db, row) for row in rows]
+        if phrase and self._db.dialect == "postgresql":
+            hits = [replace(hit, snippet=one_mark(hit.snippet, query)) for hit in hits]
+        return hits
 
     async def index_check(self) -> None:
         """FTS5's own check that the index holds exactly the nodes' text (raises if not)."""
@@ -115,7 +122,20 @@ class Search:
             await conn.execute("INSERT INTO node_fts (node_fts) VALUES ('integrity-check')")
 
 
-async def _place(db: Reads, row: sqlite3.Row) -> NodeHit:
+def one_mark(snippet: str, phrase: str) -> str:
+    """PostgreSQL's ts_headline marks each word of a phrase (``[walrus] [hides] in the
+    [attic]``), SQLite's FTS5 the phrase once: join marks whose gap holds only the phrase's
+    own words (its stop words), as FTS5 shows it."""
+    words = {word.lower() for word in re.findall(r"\w+", phrase)}
+
+    def join(gap: re.Match[str]) -> str:
+        inside = re.findall(r"\w+", gap.group(1))
+        return gap.group(1) if all(w.lower() in words for w in inside) else gap.group(0)
+
+    return re.sub(r"\]([^\[\]]*?)\[", join, snippet)
+
+
+async def _place(db: Reads, row: Row) -> NodeHit:
     prompt = await db.one(_PROMPT, {"id": row["id"]})
     summary = await db.one(_SUMMARY, {"id": row["id"]})
     prompt_id = None if prompt is None else int(prompt[0])

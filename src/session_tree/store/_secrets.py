@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import secrets
 
-from ._database import Database, now, reads
+from ._database import now, reads
+from ._sql import Database
 
 KEY_BYTES = 32
+KEEP_FIRST = "INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)"
 
 
 class Secrets:
@@ -25,7 +27,7 @@ class Secrets:
         async with self._db.write() as conn:
             # Two servers starting at once: the first insert wins, both read it back.
             await conn.execute(
-                "INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
+                KEEP_FIRST,
                 (name, secrets.token_bytes(KEY_BYTES), now()),
             )
             kept = await reads(conn).one("SELECT value FROM secrets WHERE name = ?", (name,))

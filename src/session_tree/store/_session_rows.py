@@ -7,11 +7,11 @@ last moved, and what the turn that made its head cost.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from ..models import Session, StreamStatus, Usage
 from . import _rows
+from ._sql import Row
 
 TITLE_CHARS = 80
 FORK_MARK = " (fork)"
@@ -75,12 +75,12 @@ def fork_title(title: str | None) -> str | None:
     return title + FORK_MARK
 
 
-def session_of(row: sqlite3.Row) -> Session:
+def session_of(row: Row) -> Session:
     title = row["given_title"] or title_from_prompt(row["first_prompt"])
     return _rows.session(row).model_copy(update={"title": title})
 
 
-def activity_of(row: sqlite3.Row) -> SessionActivity:
+def activity_of(row: Row) -> SessionActivity:
     """A row of OVERVIEW_SELECT."""
     return SessionActivity(
         session=session_of(row),

@@ -13,8 +13,6 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 
-import aiosqlite
-
 from ..errors import InvalidArgument, NodeNotFound, SessionBusy, SessionExists, SessionNotFound
 from ..models import (
     NewNode,
@@ -26,7 +24,7 @@ from ..models import (
     check_transition,
 )
 from . import _rows
-from ._database import Database, now
+from ._database import now
 from ._nodes import _insert, collect_garbage, insert_chain
 from ._session_rows import (
     OVERVIEW_SELECT,
@@ -36,6 +34,7 @@ from ._session_rows import (
     fork_title,
     session_of,
 )
+from ._sql import Connection, Database
 
 # A loopback token is looked up by its first characters and then compared whole
 # in constant time: the index search may reveal through its timing at most this
@@ -276,7 +275,7 @@ class Sessions:
             return await collect_garbage(conn, session.tree_id, [])
 
 
-async def get_session(conn: aiosqlite.Connection, name: str) -> Session:
+async def get_session(conn: Connection, name: str) -> Session:
     async with conn.execute(f"{SESSION_SELECT} WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
     if row is None:
@@ -284,7 +283,7 @@ async def get_session(conn: aiosqlite.Connection, name: str) -> Session:
     return session_of(row)
 
 
-async def running_turn(conn: aiosqlite.Connection, owner: int) -> int | None:
+async def running_turn(conn: Connection, owner: int) -> int | None:
     """The stream id of the session's turn not yet ended, inside a transaction.
 
     A turn's stream has a prompt node; a bare stream (``Streams.create``) has
@@ -299,7 +298,7 @@ async def running_turn(conn: aiosqlite.Connection, owner: int) -> int | None:
     return None if row is None else int(row[0])
 
 
-async def session_id(conn: aiosqlite.Connection, name: str) -> int:
+async def session_id(conn: Connection, name: str) -> int:
     """The row id of the session called ``name``, inside a transaction."""
     async with conn.execute("SELECT id FROM sessions WHERE name = ?", (name,)) as cursor:
         row = await cursor.fetchone()
@@ -308,20 +307,20 @@ async def session_id(conn: aiosqlite.Connection, name: str) -> int:
     return int(row[0])
 
 
-async def _not_found(conn: aiosqlite.Connection, name: str) -> SessionNotFound:
+async def _not_found(conn: Connection, name: str) -> SessionNotFound:
     async with conn.execute("SELECT name FROM sessions ORDER BY name") as cursor:
         known = [r[0] for r in await cursor.fetchall()]
     return SessionNotFound(name, known)
 
 
-async def _ensure_free(conn: aiosqlite.Connection, name: str) -> None:
+async def _ensure_free(conn: Connection, name: str) -> None:
     async with conn.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)) as cursor:
         if await cursor.fetchone() is not None:
             raise SessionExists(name)
 
 
 async def _insert_session(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     name: str,
     tree_id: int,
@@ -379,7 +378,7 @@ _UPDATABLE = frozenset({"head_id", "status", "claude_session_id", "config", "usa
 
 
 async def update_session(
-    conn: aiosqlite.Connection, name: str, *, status: SessionStatus | None = None, **values: object
+    conn: Connection, name: str, *, status: SessionStatus | None = None, **values: object
 ) -> Session:
     """Change the session's row inside a write transaction; a status change is
     checked against the session lifecycle first."""

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import aiosqlite
-
 from ..errors import InvalidArgument, StreamNotFound
 from ..models import Event, JSONObject, SessionStatus, Stream, StreamStatus, check_transition
 from . import _rows
-from ._database import Database, Reads, now, reads
+from ._database import Reads, now, reads
 from ._event_runs import READ_SQL, expand
 from ._sessions import session_id
+from ._sql import Connection, Database
 
 MAX_READ_LIMIT = 10_000
 
@@ -155,7 +154,7 @@ class Streams:
 
 
 async def insert_events(
-    conn: aiosqlite.Connection, stream_id: int, events: Sequence[tuple[str, JSONObject]]
+    conn: Connection, stream_id: int, events: Sequence[tuple[str, JSONObject]]
 ) -> list[Event]:
     """Append events to a stream inside a write transaction, numbered on from its last seq."""
     if not events:
@@ -185,7 +184,7 @@ async def insert_events(
 
 
 async def update_status(
-    conn: aiosqlite.Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
+    conn: Connection, stream_id: int, status: StreamStatus, *, error: str | None = None
 ) -> Stream:
     """Move a stream to ``status`` inside a write transaction; refuses a transition
     out of an end. A stream that ends frees its session unless another of its
@@ -223,24 +222,27 @@ async def update_status(
 
 
 async def insert_stream(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     owner: int,
     *,
     ephemeral: bool,
     prompt_node_id: int | None,
     runner: str | None = None,
+    server_id: int | None = None,
 ) -> Stream:
-    """A new running stream; ``runner`` names the server process that runs its turn."""
+    """A new running stream; ``runner`` names the server process that runs its turn,
+    ``server_id`` the lease it runs under (see ``_leases``)."""
     created = now()
     cursor = await conn.execute(
-        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, runner, created_at, "
-        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO streams (session_id, status, ephemeral, prompt_node_id, runner, server_id, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             owner,
             StreamStatus.RUNNING.value,
             int(ephemeral),
             prompt_node_id,
             runner,
+            server_id,
             created,
             created,
         ),

@@ -15,12 +15,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from . import _rows
 from . import _transcript_sharing as _sharing
 from . import _transcript_text as _text
 from ._database import Reads, reads
+from ._sql import Connection
 
 TranscriptEntry = dict[str, Any]
 """One line of a transcript: an opaque JSON object."""
@@ -32,7 +31,7 @@ _MAX_BASE_CANDIDATES = 8
 
 
 async def append_entries(
-    conn: aiosqlite.Connection, parts: tuple[str, str, str], entries: list[TranscriptEntry]
+    conn: Connection, parts: tuple[str, str, str], entries: list[TranscriptEntry]
 ) -> None:
     db = reads(conn)
     row = await db.one(
@@ -126,9 +125,7 @@ async def _chain(db: Reads, transcript_id: int) -> list[int]:
     return [row[0] for row in rows]
 
 
-async def _replan(
-    conn: aiosqlite.Connection, transcript_id: int, entries: list[TranscriptEntry]
-) -> None:
+async def _replan(conn: Connection, transcript_id: int, entries: list[TranscriptEntry]) -> None:
     """Store ``entries`` as the whole of the transcript, sharing what it can."""
     db = reads(conn)
     plan = await _best_block(db, transcript_id, entries)
@@ -182,7 +179,7 @@ async def _best_block(
 
 
 async def _insert_own(
-    conn: aiosqlite.Connection, transcript_id: int, entries: Sequence[tuple[int, TranscriptEntry]]
+    conn: Connection, transcript_id: int, entries: Sequence[tuple[int, TranscriptEntry]]
 ) -> None:
     rows = []
     for seq, entry in entries:
@@ -194,7 +191,7 @@ async def _insert_own(
     )
 
 
-async def _split(conn: aiosqlite.Connection, entry: TranscriptEntry) -> tuple[str, str | None]:
+async def _split(conn: Connection, entry: TranscriptEntry) -> tuple[str, str | None]:
     """The entry with its large top-level values replaced by null, and where they are."""
     skeleton = dict(entry)
     refs: dict[str, int] = {}
@@ -266,7 +263,7 @@ async def _own(db: Reads, transcript_id: int) -> list[tuple[int, TranscriptEntry
     return own
 
 
-async def collect_garbage(conn: aiosqlite.Connection) -> None:
+async def collect_garbage(conn: Connection) -> None:
     """Delete deleted transcripts no fork shares any more, then values nothing refers to."""
     while True:
         async with conn.execute(

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, NotRequired, TypedDict
 
 from . import _rows
-from ._database import Database
+from ._sql import Database
 from ._transcript_storage import TranscriptEntry, append_entries, collect_garbage, effective
 
 

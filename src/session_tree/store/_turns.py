@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from ..errors import SessionBusy
 from ..models import (
     JSONObject,
@@ -29,11 +27,12 @@ from ..models import (
 )
 from . import _rows
 from ._approvals import expire_pending
-from ._database import Database, now, reads
+from ._database import now, reads
 from ._event_runs import compact
 from ._nodes import SWEEP, insert_chain
 from ._session_rows import SESSION_SELECT, session_of
 from ._sessions import get_session
+from ._sql import Connection, Database
 from ._streams import insert_events, insert_stream, update_status
 from ._transcript_text import share as share_transcript_text
 
@@ -63,16 +62,22 @@ class Turns:
         self._db = db
 
     async def begin(
-        self, session_name: str, prompt: NewNode, *, runner: str | None = None, sweep: bool = False
+        self,
+        session_name: str,
+        prompt: NewNode,
+        *,
+        runner: str | None = None,
+        server_id: int | None = None,
+        sweep: bool = False,
     ) -> TurnStart:
         """Start a turn at the session's head: its prompt node, its stream, a
         ``turn_start`` event. Refused while the session has a turn running, in
         this process or any other, and on a session deleted meanwhile
         (:class:`SessionNotFound`): ``Sessions.delete`` is a write transaction
         too, so one of the two sees the other's result. ``runner`` names the
-        process running it. With ``sweep``, the tree's ephemeral nodes no one needs
-        go first (:meth:`Nodes.sweep_ephemeral`), in the same transaction: a kept
-        turn's start saves a commit."""
+        process running it, ``server_id`` the lease it runs under. With ``sweep``,
+        the tree's ephemeral nodes no one needs go first (:meth:`Nodes.sweep_ephemeral`),
+        in the same transaction: a kept turn's start saves a commit."""
         async with self._db.write() as conn:
             session = await _session(conn, session_name)
             if sweep:
@@ -91,6 +96,7 @@ class Turns:
                 ephemeral=prompt.ephemeral,
                 prompt_node_id=prompt_node.id,
                 runner=runner,
+                server_id=server_id,
             )
             await insert_events(
                 conn, stream.id, [("turn_start", {"prompt_node_id": prompt_node.id})]
@@ -193,7 +199,7 @@ class Turns:
             return await update_status(conn, stream_id, status, error=reason)
 
 
-async def _session(conn: aiosqlite.Connection, name: str) -> Session:
+async def _session(conn: Connection, name: str) -> Session:
     """The session called ``name``, inside a write transaction, in one statement."""
     row = await reads(conn).one(f"{SESSION_SELECT} WHERE name = ?", (name,))
     if row is None:
@@ -202,7 +208,7 @@ async def _session(conn: aiosqlite.Connection, name: str) -> Session:
 
 
 async def _insert_records(
-    conn: aiosqlite.Connection, stream_id: int, parent_id: int, records: Sequence[Record]
+    conn: Connection, stream_id: int, parent_id: int, records: Sequence[Record]
 ) -> list[Node]:
     """The records' nodes as a chain under ``parent_id``, and all their events; each
     event of a node gets its ``node_id``."""

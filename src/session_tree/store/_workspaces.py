@@ -8,11 +8,10 @@ NULL). The service removes unbound rows' worktrees and refs, then the rows.
 
 from __future__ import annotations
 
-import sqlite3
-
 from ..models import Workspace
-from ._database import Database, now
+from ._database import now
 from ._sessions import session_id
+from ._sql import Database, Row
 
 _COLUMNS = "key, session_id, repo, path, ref, start_commit, base_commit, created_at"
 
@@ -66,5 +65,5 @@ class Workspaces:
             await conn.execute("DELETE FROM workspaces WHERE key = ?", (key,))
 
 
-def _workspace(row: sqlite3.Row) -> Workspace:
+def _workspace(row: Row) -> Workspace:
     return Workspace(**{name: row[name] for name in row.keys()})  # noqa: SIM118
