@@ -72,10 +72,13 @@ async def test_a_database_at_the_baseline_takes_the_later_migrations(url: str) -
         pass
     later = [name for name, _ in _pg.MIGRATIONS if name != _pg.BASELINE]
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        # Back to what a database made before 0011, 0013 and 0014 came to PostgreSQL holds.
+        # Back to what a database made before 0011, 0013, 0014 and 0016 came to PostgreSQL holds.
         await conn.execute(
             "DROP TABLE workspaces, event_runs, secrets; "
-            "DROP FUNCTION nodes_hand_data_to_event_runs CASCADE"
+            "DROP FUNCTION nodes_hand_data_to_event_runs CASCADE; "
+            "DROP FUNCTION nodes_hand_text_to_transcript_values CASCADE; DROP FUNCTION instr; "
+            "ALTER TABLE transcript_values DROP COLUMN node_id, DROP COLUMN value_at, "
+            "DROP COLUMN node_at, DROP COLUMN node_len"
         )
         await conn.execute("DELETE FROM migrations WHERE name = ANY(%s)", (later,))
 

@@ -5,9 +5,8 @@ and after the node is swept or collected; a long reply's text is stored once."""
 from __future__ import annotations
 
 import json
-import sqlite3
-import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +45,11 @@ def assistant(block: dict[str, Any], extra: str) -> dict[str, Any]:
     }
 
 
-def shared_values(db_path: Path) -> list[int | None]:
-    with sqlite3.connect(db_path) as conn:
-        return [row[0] for row in conn.execute("SELECT node_id FROM transcript_values")]
+async def shared_values(store: Store) -> list[int | None]:
+    return [row[0] for row in await store.db.all("SELECT node_id FROM transcript_values")]
 
 
-async def run(db_path: Path, field: str, body: str, extra: str, order: str, end: str) -> None:
+async def run(db_path: str | Path, field: str, body: str, extra: str, order: str, end: str) -> None:
     ephemeral = end == "ephemeral"
     kind = NodeKind.TEXT if field == "text" else NodeKind.THINKING
     node_data: dict[str, Any] = {field: body}
@@ -94,7 +92,7 @@ async def run(db_path: Path, field: str, body: str, extra: str, order: str, end:
         assert exact(await store.transcripts.load(KEY)) == exact(entries)
         # Stored by reference once long enough, whichever came first.
         expected = written.id if len(body) >= MIN_SHARED_CHARS else None
-        assert [n for n in shared_values(db_path) if n is not None] == (
+        assert [n for n in await shared_values(store) if n is not None] == (
             [] if expected is None else [expected]
         )
         # The node gone: swept (ephemeral) or collected (failed, interrupted).
@@ -103,7 +101,7 @@ async def run(db_path: Path, field: str, body: str, extra: str, order: str, end:
         elif end in ("failed", "interrupted"):
             await store.nodes.collect_garbage(session.tree_id)
         if end != "kept":
-            assert written.id not in shared_values(db_path)
+            assert written.id not in await shared_values(store)
         assert exact(await store.transcripts.load(KEY)) == exact(entries)
     async with Store.open(db_path) as store:
         assert exact(await store.transcripts.load(KEY)) == exact(entries)
@@ -116,7 +114,11 @@ texts = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     field=st.sampled_from(["text", "thinking"]),
     body=texts,
@@ -125,19 +127,24 @@ texts = st.builds(
     end=st.sampled_from(["kept", "kept", "failed", "interrupted", "ephemeral"]),
 )
 def test_the_mirror_loads_what_was_appended_exactly(
-    field: str, body: str, extra: str, order: str, end: str
+    new_db_location: Callable[[], str | Path],
+    field: str,
+    body: str,
+    extra: str,
+    order: str,
+    end: str,
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        anyio.run(run, Path(tmp) / "t.db", field, body, extra, order, end, backend="asyncio")
+    anyio.run(run, new_db_location(), field, body, extra, order, end, backend="asyncio")
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("order", ["node first", "mirror first"])
-async def test_a_long_reply_is_stored_once(db_path: Path, order: str) -> None:
+async def test_a_long_reply_is_stored_once(db_location: str | Path, order: str) -> None:
     body = 'a "quoted"\nline, é and 😀 ' * 4000
-    await run(db_path, "text", body, "", order, "kept")
+    await run(db_location, "text", body, "", order, "kept")
 
-    with sqlite3.connect(db_path) as conn:
-        (value_chars,) = conn.execute("SELECT sum(length(value)) FROM transcript_values").fetchone()
+    async with Store.open(db_location) as store:
+        (row,) = await store.db.all("SELECT sum(length(value)) FROM transcript_values")
+    value_chars = int(row[0])
     # The value holds the entry's message without the reply: a few hundred characters.
     assert value_chars < 1000 < len(body)

@@ -26,11 +26,7 @@ import logging
 import anyio
 from anyio.abc import TaskGroup
 
-from ..agents import (
-    Child,
-    ChildPool,
-    checked_claude_binary,
-)
+from ..agents import Child, ChildPool, checked_claude_binary
 from ..errors import (
     ChildError,
     ChildExited,

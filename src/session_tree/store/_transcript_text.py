@@ -17,10 +17,9 @@ text and thinking nodes not yet shared, and the last unshared values.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from . import _rows
 from ._database import reads
+from ._sql import Connection
 
 # A text shorter than this (in characters, as JSON) is not worth a reference.
 MIN_SHARED_CHARS = 1024
@@ -60,7 +59,7 @@ AND length(value) >= :len AND instr(value, :slice) > 0
 """
 
 
-async def share(conn: aiosqlite.Connection) -> int:
+async def share(conn: Connection) -> int:
     """Let recent values that repeat a recent node's text refer to it; how many did."""
     shared = 0
     for node_id, data in await reads(conn).all(_CANDIDATE_NODES):
