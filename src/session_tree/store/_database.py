@@ -45,7 +45,7 @@ import anyio
 from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabase
 from . import _file
 from ._failures import detail, is_corrupt, is_unwritable, refusal
-from ._sql import Connection, Params, Reads, Row
+from ._sql import Connection, Params, Reads, Row, wait_on_commits
 from ._upgrade import check_pages, migrate
 
 __all__ = ["Database", "Reads", "Synchronous", "now", "reads"]
@@ -235,17 +235,7 @@ class Database:
         Wakes at once on a commit from this process, and every
         ``CROSS_PROCESS_POLL_S`` to see commits from other processes.
         """
-        deadline = anyio.current_time() + timeout
-        while True:
-            committed = self._committed
-            result = await probe()
-            if result is not None:
-                return result
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                return None
-            with anyio.move_on_after(min(remaining, CROSS_PROCESS_POLL_S)):
-                await committed.wait()
+        return await wait_on_commits(probe, timeout, lambda: self._committed, CROSS_PROCESS_POLL_S)
 
     def _failure(self, exc: sqlite3.DatabaseError) -> Exception:
         """The domain error for what SQLite said about the file, or ``exc`` itself."""

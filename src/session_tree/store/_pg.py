@@ -40,7 +40,7 @@ from psycopg_pool import AsyncConnectionPool
 from ..errors import DatabaseUnwritable, NotASessionTreeDatabase, SchemaTooNew
 from ._database import now
 from ._pg_sql import PgConnection, PgRow, pg_rows, prepare
-from ._sql import Connection, Params, Reads, Row
+from ._sql import Connection, Params, Reads, Row, wait_on_commits
 
 log = logging.getLogger(__name__)
 
@@ -169,17 +169,7 @@ class PgDatabase:
 
     async def wait_for(self, probe: Callable[[], Awaitable[T | None]], timeout: float) -> T | None:
         """Re-run ``probe`` on every commit any server makes, until it returns something."""
-        deadline = anyio.current_time() + timeout
-        while True:
-            committed = self._committed
-            result = await probe()
-            if result is not None:
-                return result
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                return None
-            with anyio.move_on_after(min(remaining, FALLBACK_POLL_S)):
-                await committed.wait()
+        return await wait_on_commits(probe, timeout, lambda: self._committed, FALLBACK_POLL_S)
 
     def _wake(self) -> None:
         self._committed.set()

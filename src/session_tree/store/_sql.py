@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, 
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol, TypeVar
 
+import anyio
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
@@ -130,3 +132,25 @@ __all__ = [
     "Row",
     "dialect",
 ]
+
+
+async def wait_on_commits(
+    probe: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    committed: Callable[[], anyio.Event],
+    every: float,
+) -> T | None:
+    """Re-run ``probe`` until it returns something, or ``timeout`` seconds pass: at once
+    after each commit the backend hears of (``committed()`` is the event the next one
+    sets), and every ``every`` seconds for commits it cannot hear of."""
+    deadline = anyio.current_time() + timeout
+    while True:
+        event = committed()  # taken before the probe, so a commit during it is not missed
+        result = await probe()
+        if result is not None:
+            return result
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            return None
+        with anyio.move_on_after(min(remaining, every)):
+            await event.wait()
