@@ -11,17 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..models import NodeKind, TreeNode, TreeView
-
-_LABEL = {
-    NodeKind.ROOT: "root",
-    NodeKind.USER: "user",
-    NodeKind.TEXT: "assistant",
-    NodeKind.THINKING: "thinking",
-    NodeKind.TOOL_USE: "tool_use",
-    NodeKind.TOOL_RESULT: "tool_result",
-    NodeKind.SUMMARY: "turn end",
-}
-
+from ..node_labels import NODE_LABELS
 
 _NO_PREVIEW = {NodeKind.ROOT, NodeKind.SUMMARY}
 
@@ -39,7 +29,7 @@ def draw_tree(tree: TreeView, *, width: int = 100, only: str | None = None) -> l
     lines: list[str] = []
 
     def line(prefix: str, node: TreeNode) -> str:
-        label = _LABEL.get(node.kind, str(node.kind))
+        label = NODE_LABELS.get(node.kind, str(node.kind))
         marks = "".join(
             f"  ◀◀ {name}" if name == only else f"  ◀ {name}" for name in heads.get(node.id, [])
         )

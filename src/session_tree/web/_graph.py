@@ -20,20 +20,10 @@ import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..models import NodeKind, StreamStatus, TreeNode, TreeView
+from ..models import StreamStatus, TreeNode, TreeView
 
 MIN_RUN = 3
 PAGE = 200
-
-LABEL = {
-    NodeKind.ROOT: "root",
-    NodeKind.USER: "user",
-    NodeKind.TEXT: "assistant",
-    NodeKind.THINKING: "thinking",
-    NodeKind.TOOL_USE: "tool_use",
-    NodeKind.TOOL_RESULT: "tool_result",
-    NodeKind.SUMMARY: "turn end",
-}
 
 # Turn states drawn as side branches that went nowhere.
 SIDE = frozenset({StreamStatus.FAILED, StreamStatus.INTERRUPTED})

@@ -8,8 +8,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ..node_labels import NODE_LABELS
 from ._auth import Access
-from ._graph import LABEL, SIDE
+from ._graph import SIDE
 
 ROW_PX = 22
 LANE_PX = 16
@@ -40,7 +41,7 @@ class Pages:
         self.env.filters |= {"ago": _ago, "pretty": _pretty}
         self.env.globals |= {
             "csrf": access.csrf,
-            "label": LABEL,
+            "label": NODE_LABELS,
             "side": SIDE,
             "row_px": ROW_PX,
             "lane_px": LANE_PX,
