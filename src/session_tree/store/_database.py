@@ -2,9 +2,12 @@
 
 Two connections to one file: a writer, behind an in-process lock, whose every
 transaction starts with ``BEGIN IMMEDIATE`` (so a second process waits for the
-write lock up front, under ``busy_timeout``, instead of failing halfway with
-'database is locked'); and a reader, which in WAL mode sees only committed data
-and never waits for the writer.
+write lock up front instead of failing halfway with 'database is locked'),
+run on the event loop's own thread (``_sqlite_writer``: a statement there costs
+its microseconds, not a round trip to a worker thread); and a reader, on
+aiosqlite's thread, which in WAL mode sees only committed data and never waits
+for the writer. A lookup by key (``Database.row``) runs on the writer's
+connection between transactions, for the same reason.
 
 Every read runs its statement and fetches all its rows in one call on the
 reader's thread (``Database.all`` / ``one``), under a lock shared with
@@ -46,6 +49,7 @@ from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabas
 from . import _file
 from ._failures import detail, is_corrupt, is_unwritable, refusal
 from ._sql import Connection, Params, Reads, Row, wait_on_commits
+from ._sqlite_writer import Checkpointer, InlineWriter
 from ._upgrade import check_pages, migrate
 
 __all__ = ["Database", "Reads", "Synchronous", "now", "reads"]
@@ -60,6 +64,8 @@ BUSY_TIMEOUT_MS = 30_000
 # How often a waiter re-reads the database when nothing in this process has
 # told it about a commit: the fallback for writers in another process.
 CROSS_PROCESS_POLL_S = 0.05
+# How far past its size cap a transaction that frees room may take the file: 1 MiB.
+FREEING_ROOM_PAGES = 256
 # The longest the check at open may take; past it the open goes on unchecked
 # (damage is then caught by the statement that meets it).
 CHECK_BUDGET_S = 2.0
@@ -93,12 +99,11 @@ class Database:
 
     dialect: Final = "sqlite"
 
-    def __init__(
-        self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection
-    ) -> None:
+    def __init__(self, path: str, writer: InlineWriter, reader: aiosqlite.Connection) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader
+        self._checkpoints = Checkpointer(path)
         self._reads = _ConnectionReads(reader)
         self._read_lock = anyio.Lock()
         self._write_lock = anyio.Lock()
@@ -127,23 +132,31 @@ class Database:
             short = _file.truncation(path, header) if header is not None and ours else None
             if short is not None:
                 raise DatabaseCorrupt(path, short, opening=True)
-        writer = await _connect(path, ours=ours)
+        # The checks and migrations run off the loop (they may read every page), on a
+        # connection of their own; then the writer is opened to run on the loop.
+        opener = await _connect(path, ours=ours)
         try:
             try:
-                await _configure(writer, path, synchronous, ours=ours)
-                await check_pages(writer, path, check_budget_s)
-                await migrate(writer, path, check_writable=check_writable)
-                if max_mb > 0:
-                    await _cap_size(writer, max_mb)
+                await _configure(opener, path, synchronous, ours=ours)
+                await check_pages(opener, path, check_budget_s)
+                await migrate(opener, path, check_writable=check_writable)
+                max_pages = await _page_cap(opener, max_mb) if max_mb > 0 else None
             except sqlite3.DatabaseError as exc:
                 if not is_corrupt(exc):
                     raise
                 raise DatabaseCorrupt(path, detail(exc), opening=True) from exc
+        finally:
+            await opener.close()
+        try:
+            writer = InlineWriter.connect(path, synchronous=synchronous, max_page_count=max_pages)
+        except sqlite3.DatabaseError as exc:
+            raise refusal(path, exc, ours=True) from exc
+        try:
             reader = await _connect(path, ours=True)
+            await reader.execute("PRAGMA query_only = ON")
         except BaseException:
-            await writer.close()
+            writer.close()
             raise
-        await reader.execute("PRAGMA query_only = ON")
         return cls(path, writer, reader)
 
     @property
@@ -154,45 +167,63 @@ class Database:
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             await self._reader.close()
-            await self._writer.close()
+            self._checkpoints.close()
+            self._writer.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction: committed when the block ends, rolled back on error."""
-        async with self._write_lock:
-            if self._corrupt is not None:
-                # Refused before BEGIN: not a byte more goes into a damaged file.
-                raise DatabaseCorrupt(self.path, self._corrupt)
-            try:
-                await self._writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as exc:
-                raise self._failure(exc) from exc
-            try:
-                yield self._writer
-            except BaseException as exc:
-                # Shielded: a cancelled caller must still leave the connection usable.
-                # SQLite has already rolled back after some errors (SQLITE_FULL).
-                await self._rollback()
-                if isinstance(exc, sqlite3.DatabaseError):
-                    failure = self._failure(exc)
-                    if failure is not exc:
-                        raise failure from exc
-                raise
-            try:
-                with anyio.CancelScope(shield=True):
-                    await self._writer.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                await self._rollback()
-                raise self._failure(exc) from exc
-        self._committed.set()
-        self._committed = anyio.Event()
+    async def write(self, *, freeing: bool = False) -> AsyncIterator[InlineWriter]:
+        """One write transaction: committed when the block ends, rolled back on error.
 
-    async def _rollback(self) -> None:
-        with anyio.CancelScope(shield=True):
-            if self._writer.in_transaction:
-                # A damaged file can fail the rollback too; the caller's error is the news.
-                with contextlib.suppress(sqlite3.DatabaseError):
-                    await self._writer.execute("ROLLBACK")
+        ``freeing``, for a transaction that frees room (a delete), lets it go past
+        the size cap by ``FREEING_ROOM_PAGES``: deleting writes before it frees
+        (full-text deletes, B-tree pages), and a file at its cap must not be stuck there.
+        """
+        async with self._write_lock:
+            if freeing:
+                self._writer.allow_pages(FREEING_ROOM_PAGES)
+            try:
+                async with self._transaction() as conn:
+                    yield conn
+            finally:
+                if freeing:
+                    self._writer.allow_pages(0)
+            self._committed.set()
+            self._committed = anyio.Event()
+            if self._checkpoints.committed():
+                with anyio.CancelScope(shield=True):
+                    await self._checkpoints.run()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[InlineWriter]:
+        if self._corrupt is not None:
+            # Refused before BEGIN: not a byte more goes into a damaged file.
+            raise DatabaseCorrupt(self.path, self._corrupt)
+        try:
+            await self._writer.begin(BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from exc
+        try:
+            yield self._writer
+        except BaseException as exc:
+            # SQLite has already rolled back after some errors (SQLITE_FULL).
+            self._rollback()
+            if isinstance(exc, sqlite3.DatabaseError):
+                failure = self._failure(exc)
+                if failure is not exc:
+                    raise failure from exc
+            raise
+        try:
+            # Shielded: a cancelled caller must still leave the connection usable.
+            with anyio.CancelScope(shield=True):
+                await self._writer.commit(BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.DatabaseError as exc:
+            self._rollback()
+            raise self._failure(exc) from exc
+
+    def _rollback(self) -> None:
+        # A damaged file can fail the rollback too; the caller's error is the news.
+        with contextlib.suppress(sqlite3.DatabaseError):
+            self._writer.rollback()
 
     async def all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of one query, as of the last commit before it ran."""
@@ -203,6 +234,14 @@ class Database:
         """The first row of one query, or None."""
         async with self._read_lock, self._reading():
             return await self._reads.one(sql, params)
+
+    async def row(self, sql: str, params: Params = ()) -> Row | None:
+        """One row looked up by a unique key, read on the writer's connection on the
+        loop, between write transactions: a lookup by key costs microseconds, less
+        than the round trip to the reader's thread. Only for such lookups: a query
+        that scans would hold the loop."""
+        async with self._write_lock, self._reading():
+            return self._writer.row(sql, params)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Reads]:
@@ -276,10 +315,10 @@ async def _configure(
     await conn.execute(f"PRAGMA synchronous = {synchronous}")
 
 
-async def _cap_size(conn: aiosqlite.Connection, max_mb: float) -> None:
-    # SQLite's own cap: a write that needs a page past it fails with SQLITE_FULL,
-    # exactly as on a full disk, and rolls back.
+async def _page_cap(conn: aiosqlite.Connection, max_mb: float) -> int:
+    """SQLite's own cap, for the writer: a write that needs a page past it fails with
+    SQLITE_FULL, exactly as on a full disk, and rolls back."""
     async with conn.execute("PRAGMA page_size") as cursor:
         row = await cursor.fetchone()
     page_size = int(row[0]) if row else 4096
-    await conn.execute(f"PRAGMA max_page_count = {max(1, int(max_mb * 1024 * 1024 // page_size))}")
+    return max(1, int(max_mb * 1024 * 1024 // page_size))

@@ -138,8 +138,9 @@ class PgDatabase:
             await self._pool.close()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Connection]:
-        """One write transaction, behind every other server's: committed when the block ends."""
+    async def write(self, *, freeing: bool = False) -> AsyncIterator[Connection]:
+        """One write transaction, behind every other server's: committed when the block ends.
+        (``freeing`` is SQLite's: this backend has no size cap of its own.)"""
         async with self._write_lock, self._pool.connection() as conn:
             # BEGIN with the lock, and the NOTIFY with COMMIT: one round trip each.
             await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
@@ -160,6 +161,10 @@ class PgDatabase:
     async def one(self, sql: str, params: Params = ()) -> Row | None:
         async with self._pool.connection() as conn:
             return await _Reads(conn).one(sql, params)
+
+    async def row(self, sql: str, params: Params = ()) -> Row | None:
+        """One row by a unique key: here no different from ``one``."""
+        return await self.one(sql, params)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Reads]:

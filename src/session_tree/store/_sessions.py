@@ -119,7 +119,7 @@ class Sessions:
             )
 
     async def get(self, name: str) -> Session:
-        row = await self._db.one(f"{SESSION_SELECT} WHERE name = ?", (name,))
+        row = await self._db.row(f"{SESSION_SELECT} WHERE name = ?", (name,))
         if row is None:
             raise SessionNotFound(name, await self.names())
         return session_of(row)
@@ -266,7 +266,7 @@ class Sessions:
         this process or any other: the check and the delete are one write
         transaction, and ``Turns.begin`` is another, so they never interleave.
         """
-        async with self._db.write() as conn:
+        async with self._db.write(freeing=True) as conn:
             session = await get_session(conn, name)
             running = await running_turn(conn, session.id)
             if running is not None:

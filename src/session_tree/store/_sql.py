@@ -2,8 +2,9 @@
 
 The modules write SQL once, with SQLite's placeholders (``?`` and ``:name``),
 against these protocols: a ``Connection`` inside a write transaction, ``Reads``
-for queries whose rows come back whole, ``Row`` for what a query returns. An
-aiosqlite connection is a ``Connection`` as it is; the PostgreSQL backend
+for queries whose rows come back whole, ``Row`` for what a query returns. The
+SQLite writer (``_sqlite_writer.InlineWriter``) is a ``Connection`` as it is,
+with aiosqlite's shape (so the reads inside a write work alike); the PostgreSQL backend
 (``_pg``) gives an adapter that rewrites placeholders, returns rows that index
 by position and by name like ``sqlite3.Row``, and raises ``sqlite3``'s
 ``IntegrityError`` for a broken constraint, so the modules catch one error.
@@ -63,8 +64,8 @@ class Result(Protocol[T_co]):
 
 
 class Connection(Protocol):
-    """The writer inside ``Database.write``: an aiosqlite connection, or the
-    PostgreSQL adapter. Only what the modules use."""
+    """The writer inside ``Database.write``: the SQLite writer, or the PostgreSQL
+    adapter. Only what the modules use."""
 
     @property
     def execute(self) -> Callable[..., Result[Cursor]]: ...
@@ -102,11 +103,17 @@ class Database(Protocol):
 
     async def aclose(self) -> None: ...
 
-    def write(self) -> AbstractAsyncContextManager[Connection, bool | None]: ...
+    def write(
+        self, *, freeing: bool = False
+    ) -> AbstractAsyncContextManager[Connection, bool | None]: ...
 
     async def all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def row(self, sql: str, params: Params = ()) -> Row | None:
+        """One row looked up by a unique key (the cheapest read a backend has)."""
+        ...
 
     def snapshot(self) -> AbstractAsyncContextManager[Reads, bool | None]: ...
 
