@@ -8,7 +8,7 @@ starts ``session-tree serve`` as a subprocess, whose children are the real
 every request after a fixed latency of 50 ms. Figures, in the order printed:
 
 1. Follow-up turn latency: a blocking ``chat`` on a session whose child is
-   already warm, timed end to end at the MCP client (median and p90 of 30).
+   already warm, timed end to end at the MCP client (median and p90 of 60).
    Baseline, measured in the same run against the same model: the naive
    orchestrator, one fresh ``claude -p PROMPT --resume ID --output-format json``
    process per turn (8 turns after a first one that yields the session id).
@@ -58,7 +58,7 @@ from session_tree.agents import claude_binary
 from session_tree.testing import ScriptedModel, child_env, text, transcript
 
 LATENCY_S = 0.05
-FOLLOW_UPS = 30
+FOLLOW_UPS = 60
 NAIVE_TURNS = 8
 STREAM_TURNS = 3
 STREAM_PARTS = 40

@@ -32,14 +32,17 @@ def call(tool_name: str, **arguments: Any) -> Any:
 
 
 def poll_to_end(stream_id: int) -> Generator[Reply, Seen, Seen]:
-    """The parent's polls of one stream until it has ended; the last page."""
+    """The parent's polls of one stream until it has ended: the last page, with the
+    events of every page (which page holds which event depends on timing)."""
     seen: Seen = {"done": False}
+    events: list[Any] = []
     from_seq = 0
     while not seen.get("done"):
         seen = yield call("poll", stream_id=stream_id, from_seq=from_seq, wait_ms=1500)
         assert "events" in seen, seen
+        events += seen["events"]
         from_seq = seen["next_seq"]
-    return seen
+    return {**seen, "events": events}
 
 
 def parent_script(tmp_path: Path, observed: dict[str, Any]) -> ParentScript:

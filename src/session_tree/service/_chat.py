@@ -14,18 +14,17 @@ from dataclasses import dataclass
 import anyio
 
 from ..errors import ApprovalAlreadyDecided, PastStreamEnd
-from ..models import Approval, Event, JSONObject, Session, Stream, StreamStatus, Usage
+from ..models import Approval, Event, JSONObject, Session, Stream, StreamStatus
 from ..store import Store
 from ._loopback import Loopback
-from ._mcp_servers import failed_servers
 from ._progress import ProgressReader
-from ._results import ChatResult, PendingApproval, PollResult, ToolCallSummary
+from ._results import ChatResult, PendingApproval, PollResult
 from ._running import RunningTurn
 from ._settings import Settings
 from ._structured import check_output_schema
+from ._turn_digest import TurnDigest
 from ._turns import TurnRunner
 
-PREVIEW = 200
 # Events read from a stream per query when summing up a turn.
 _PAGE = 10_000
 
@@ -123,8 +122,8 @@ class Chat:
                 if self.turns.running(name) is turn:
                     await self.turns.interrupt(turn)
             raise
-        if turn.done.is_set() and turn.final is not None:
-            return await self.summarize(stream.id, final=turn.final)
+        if turn.done.is_set():
+            return await self.summarize(stream.id, final=turn)
         return await self.summarize(stream.id)
 
     async def _report_progress(
@@ -190,22 +189,16 @@ class Chat:
             error=stream.error,
         )
 
-    async def summarize(
-        self, stream_id: int, *, final: tuple[Session, Stream] | None = None
-    ) -> ChatResult:
+    async def summarize(self, stream_id: int, *, final: RunningTurn | None = None) -> ChatResult:
         """A turn as chat returns it: its text, tool calls, status and usage so far.
-        ``final``, the session and stream as the turn's end wrote them, saves reading
-        them again (two trips to the database thread)."""
-        if final is not None:
-            session, stream = final
-        else:
-            stream = await self.store.streams.get(stream_id)
-            session = await self.store.sessions.get(stream.session_name)
-        text: list[str] = []
-        calls: dict[str, ToolCallSummary] = {}
-        usage: Usage | None = None
-        structured: object = None
-        failed: list[str] = []
+        ``final``, a turn of this process that reached its end, gives all of that as
+        the turn's end wrote it: nothing is read back from the database."""
+        if final is not None and final.final is not None:
+            session, stream = final.final
+            return self._result(session, stream, final.digest, [])
+        stream = await self.store.streams.get(stream_id)
+        session = await self.store.sessions.get(stream.session_name)
+        digest = TurnDigest()
         # Read after the status, so a turn reported ended has every event counted; paged,
         # since a long turn has more events than one read returns. A short page is the
         # last: no read (and no second one to tell an empty stream from an unknown) after it.
@@ -217,47 +210,30 @@ class Chat:
                 break
             from_seq = events[-1].seq + 1
             for event in events:
-                if event.kind == "text":
-                    text.append(str(event.data.get("text", "")))
-                elif event.kind == "tool_use":
-                    call_id = str(event.data.get("id"))
-                    calls[call_id] = ToolCallSummary(
-                        id=call_id,
-                        name=str(event.data.get("name")),
-                        input_preview=_preview(event.data.get("input")),
-                    )
-                elif event.kind == "tool_result":
-                    call = calls.get(str(event.data.get("tool_use_id")))
-                    if call is not None:
-                        call.result_preview = _preview(event.data.get("content"))
-                        call.is_error = bool(event.data.get("is_error"))
-                elif event.kind == "turn_end":
-                    usage = Usage.model_validate(event.data["usage"])
-                    structured = event.data.get("structured_output")
-                elif event.kind == "system" and event.data.get("subtype") == "init":
-                    failed = failed_servers(event.data.get("data"))
+                digest.add(event.kind, event.data)
+        pending = (
+            await self.store.approvals.pending(stream_id=stream.id)
+            if stream.status is StreamStatus.AWAITING_PERMISSION
+            else []
+        )
+        return self._result(session, stream, digest, pending)
+
+    @staticmethod
+    def _result(
+        session: Session, stream: Stream, digest: TurnDigest, pending: list[Approval]
+    ) -> ChatResult:
         return ChatResult(
             session=session.name,
             stream_id=stream.id,
             status=stream.status,
-            text="\n\n".join(text),
-            tool_calls=list(calls.values()),
+            text=digest.reply,
+            tool_calls=digest.tool_calls,
             head_id=session.head_id,
-            usage=usage,
+            usage=digest.usage,
             error=stream.error,
             next_seq=stream.last_seq + 1,
             ephemeral=stream.ephemeral,
-            structured_output=structured,
-            mcp_servers_failed=failed,
-            pending_approvals=[
-                PendingApproval.of(a, time.time())
-                for a in await self.store.approvals.pending(stream_id=stream.id)
-            ]
-            if stream.status is StreamStatus.AWAITING_PERMISSION
-            else [],
+            structured_output=digest.structured_output,
+            mcp_servers_failed=digest.failed_servers,
+            pending_approvals=[PendingApproval.of(a, time.time()) for a in pending],
         )
-
-
-def _preview(value: object) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"

@@ -20,6 +20,7 @@ import anyio
 
 from ..agents import Child
 from ..models import Session, Stream, check_move
+from ._turn_digest import TurnDigest
 
 
 class TurnState(StrEnum):
@@ -55,8 +56,10 @@ class RunningTurn:
     finishing: bool = False
     released: anyio.Event = field(default_factory=anyio.Event)
     # The session and stream as a good turn's end wrote them (one transaction, read
-    # back in it): what a blocking chat's result says, without reading them again.
+    # back in it), and its events as recorded: what a blocking chat's result says,
+    # without reading any of them again.
     final: tuple[Session, Stream] | None = None
+    digest: TurnDigest = field(default_factory=TurnDigest)
 
     def move(self, target: TurnState) -> None:
         check_move(f"turn {self.stream_id}", _MOVES, self.state, target)

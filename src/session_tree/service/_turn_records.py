@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
 
 from ..agents import Item, Note, Result, TurnItems
-from ..models import JSONObject, NodeKind, StreamStatus
-from ..store import Store
+from ..errors import DatabaseError
+from ..models import JSONObject, Node, NodeKind, StreamStatus
+from ..store import Record, Store
+from ._turn_digest import TurnDigest
+
+log = logging.getLogger("session_tree.service")
 
 
 class TurnEnd:
@@ -62,6 +67,8 @@ class TurnReading:
 
     parent_id: int
     """The node the next item goes under."""
+    digest: TurnDigest
+    """The items' events, folded as chat sums them up."""
     last_assistant_uuid: str | None = None
     last_message_uuid: str | None = None
     """Of any message, a tool result's too."""
@@ -70,20 +77,57 @@ class TurnReading:
     """As the child's init message names it (configure may have switched it)."""
     received: bool = False
 
-    async def record(self, store: Store, stream_id: int, batch: list[Item]) -> None:
+    def read(self, batch: list[Item]) -> list[Record]:
+        """Take in a batch: what it says, and the records that store it."""
         self.received = True
-        records = [(item.kind, item.data, item.node) for item in batch]
-        for node in await store.turns.record(stream_id, self.parent_id, records):
-            self.parent_id = node.id
-            if node.message_uuid:
-                self.last_message_uuid = node.message_uuid
-                if node.kind is not NodeKind.TOOL_RESULT:
-                    self.last_assistant_uuid = node.message_uuid
         for item in batch:
+            self.digest.add(item.kind, item.data)
+            if item.node is not None and item.node.message_uuid:
+                self.last_message_uuid = item.node.message_uuid
+                if item.node.kind is not NodeKind.TOOL_RESULT:
+                    self.last_assistant_uuid = item.node.message_uuid
             if isinstance(item, Result):
                 self.result = item
             elif isinstance(item, Note) and item.kind == "system":
                 self.model = _init_model(item.data) or self.model
+        return [(item.kind, item.data, item.node) for item in batch]
+
+    async def through_result(self, store: Store, stream_id: int, items: TurnItems) -> list[Record]:
+        """Store the child's items batch by batch; the batch that holds the result
+        (the turn's last) comes back unwritten, for the turn's end to write."""
+        last: list[Record] = []
+        try:
+            async for batch in batches(items):
+                if last:  # a child sends nothing after its result; were it to
+                    await self.write(store, stream_id, last)
+                last = self.read(batch)
+                if self.result is None:
+                    await self.write(store, stream_id, last)
+                    last = []
+        except BaseException:
+            await self.write_unended(store, stream_id, last)
+            raise
+        return last
+
+    async def write(self, store: Store, stream_id: int, records: list[Record]) -> None:
+        """Store records ``read`` gave (the next item goes under their last node)."""
+        if records:
+            self.stored(await store.turns.record(stream_id, self.parent_id, records))
+
+    async def write_unended(self, store: Store, stream_id: int, last: list[Record]) -> None:
+        """Store the result's batch of a turn whose end was not written (interrupted,
+        failed after its result): shielded, and a database that cannot take it only
+        logs, since the turn's failure is the news."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.write(store, stream_id, last)
+            except DatabaseError as exc:
+                log.warning("could not record the result of stream %s: %s", stream_id, exc)
+
+    def stored(self, nodes: list[Node]) -> None:
+        """The nodes a batch's records became: the next item goes under the last."""
+        if nodes:
+            self.parent_id = nodes[-1].id
 
 
 def _init_model(data: JSONObject) -> str | None:

@@ -22,13 +22,13 @@ one starts from the head in its place.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ..agents import Child, ChildPool, checked_claude_binary
 from ..errors import (
-    ChildError,
     ChildExited,
     DatabaseError,
     InvalidArgument,
@@ -36,16 +36,15 @@ from ..errors import (
     SessionTreeError,
 )
 from ..models import JSONObject, NewNode, Node, NodeKind, Session, StreamStatus
-from ..store import Store, TurnStart
+from ..store import Record, Store, TurnStart
 from ._budgets import budget_error, check_budget
 from ._checks import check_cwd
 from ._children import ChildSource
 from ._peers import LeaseKeeper
 from ._runner import this_runner
 from ._running import RunningTurn, TurnState
-from ._structured import structured_error
-from ._summaries import summary_node
-from ._turn_records import TurnEnd, TurnReading, batches
+from ._turn_outcome import TurnOutcome
+from ._turn_records import TurnEnd, TurnReading
 from ._workspaces import Workspaces
 
 log = logging.getLogger("session_tree.service")
@@ -210,10 +209,17 @@ class TurnRunner:
             if turn.state is TurnState.STOPPING:
                 raise _Interrupted(keeps_child=not ephemeral)
             turn.move(TurnState.RUNNING)
+            consume = partial(
+                self._consume,
+                turn,
+                session=session,
+                prompt_node=prompt_node,
+                prompt=prompt,
+                ephemeral=ephemeral,
+                output_schema=output_schema,
+            )
             try:
-                await self._consume(
-                    turn, child, prompt_node, prompt, ephemeral, output_schema, reused=reused
-                )
+                await consume(child, reused=reused)
             except _ChildGone:
                 # Killed while idle (OOM, a person): a new child from the head, once.
                 log.info("warm child of %s had exited; starting a new one", session.name)
@@ -222,9 +228,7 @@ class TurnRunner:
                     session, ephemeral, output_schema, reuse=False
                 )
                 turn.child = child
-                await self._consume(
-                    turn, child, prompt_node, prompt, ephemeral, output_schema, reused=False
-                )
+                await consume(child, reused=False)
         except _Interrupted as stopped:
             keep_at = session.head_id if stopped.keeps_child else None
             await self._end_early(turn, StreamStatus.INTERRUPTED, turn.why_stopped, keep_at=keep_at)
@@ -244,6 +248,7 @@ class TurnRunner:
         self,
         turn: RunningTurn,
         child: Child,
+        session: Session,
         prompt_node: Node,
         prompt: str,
         ephemeral: bool,
@@ -252,98 +257,86 @@ class TurnRunner:
         reused: bool,
     ) -> None:
         stream_id = turn.stream_id
-        read = TurnReading(parent_id=prompt_node.id)
+        read = TurnReading(parent_id=prompt_node.id, digest=turn.digest)
         try:
             items = await child.start_turn(prompt, ephemeral=ephemeral)
         except ChildExited as exc:
             if reused:
                 raise _ChildGone from exc
             raise
-        async with items:
-            try:
-                async for batch in batches(items):
-                    await read.record(self.store, stream_id, batch)
-            except ChildExited as exc:
-                if reused and not read.received:
-                    raise _ChildGone from exc
-                raise
-        parent_id, result, model = read.parent_id, read.result, read.model
-        last_assistant_uuid = read.last_assistant_uuid
-        if turn.state is TurnState.STOPPING:
-            # The child has ended its turn (it answered the interrupt, or had just
-            # finished): taken back out of its conversation, it can serve the next.
-            rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
-            raise _Interrupted(keeps_child=rewound)
-        if result is None:
-            raise ChildError("Claude Code ended the turn without a result.")
-        failed = result.is_error or last_assistant_uuid is None
-        error = result.error if failed else None
-        answer: JSONObject = {}
-        if output_schema is not None and not failed:
-            structured = result.data.get("structured_output")
-            error = structured_error(output_schema, structured, result.data.get("result"))
-            failed = error is not None
-            answer = {} if failed else {"structured_output": structured}
-        if result.data.get("subtype") == "error_max_budget_usd":
-            error = await budget_error(self.store, turn.session, result.usage.cost_usd) or error
-        kept = not failed and not ephemeral
-        if failed:
+        # The batch that holds the result is written with the turn's end, in one
+        # transaction (a commit fewer a turn); a turn that ends otherwise writes it first.
+        last: list[Record] = []
+        try:
+            async with items:
+                try:
+                    last = await read.through_result(self.store, stream_id, items)
+                except ChildExited as exc:
+                    if reused and not read.received:
+                        raise _ChildGone from exc
+                    raise
+            if turn.state is TurnState.STOPPING:
+                # The child has ended its turn (it answered the interrupt, or had just
+                # finished): taken back out of its conversation, it can serve the next.
+                await read.write(self.store, stream_id, last)
+                last = []
+                rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
+                raise _Interrupted(keeps_child=rewound)
+            await self._finish(turn, child, session, read, last, ephemeral, output_schema)
+        except BaseException:
+            await read.write_unended(self.store, stream_id, last)
+            raise
+
+    async def _finish(
+        self,
+        turn: RunningTurn,
+        child: Child,
+        session: Session,
+        read: TurnReading,
+        last: list[Record],
+        ephemeral: bool,
+        output_schema: JSONObject | None,
+    ) -> None:
+        """End a turn that reached its result: ``last``, the batch holding it, is
+        written in the same transaction as the turn's end (and emptied once it is)."""
+        stream_id = turn.stream_id
+        outcome = TurnOutcome.of(read, output_schema, ephemeral)
+        if outcome.result.data.get("subtype") == "error_max_budget_usd":
+            cost = outcome.result.usage.cost_usd
+            outcome = outcome.with_error(await budget_error(self.store, turn.session, cost))
+        if outcome.failed:
             # Its history now holds a turn the head does not: nobody may reuse it.
             self.pool.forget(child)
-        usage = result.usage
         # Before the node that names it: a crash in between leaves a ref, never a dangling id.
         # Shielded (git bounds each step): a git killed half-way leaves its index locked.
         with anyio.CancelScope(shield=True):
-            commit = await self._snapshot(session_name=turn.session, stream_id=stream_id)
-        summary = summary_node(
-            claude_session_id=result.claude_session_id,
-            # A structured turn ends with the StructuredOutput call's result: resumed at
-            # the call itself, the next child would find it unanswered.
-            resume_at=read.last_message_uuid if output_schema is not None else last_assistant_uuid,
-            stop_reason=result.stop_reason,
-            is_error=result.is_error,
-            usage=usage,
-            ephemeral=ephemeral,
-        )
-        if model is not None:  # what get shows beside the configured model
-            summary = summary.model_copy(update={"data": summary.data | {"model": model}})
-        if commit is not None:  # the worktree's files as this turn left them
-            summary = summary.model_copy(update={"data": summary.data | {"commit": commit}})
+            commit = await self.workspaces.at_turn_end(turn.session, stream_id, session)
+        end_data = outcome.end(commit)
         turn.finishing = True
         end = await self.store.turns.finish(
             stream_id,
-            parent_id=parent_id,
-            summary=summary,
-            usage=usage,
-            end={"usage": usage.model_dump(), "head_moved": kept}
-            | ({"model": model} if model else {})
-            | answer
-            | ({"commit": commit} if commit else {})
-            | ({"error": error} if error else {}),
-            claude_session_id=result.claude_session_id if kept else None,
-            error=error,
+            parent_id=read.parent_id,
+            summary=outcome.summary(commit),
+            usage=outcome.result.usage,
+            end=end_data,
+            claude_session_id=outcome.result.claude_session_id if outcome.kept else None,
+            error=outcome.error,
+            records=last,
         )
-        if kept:
+        last.clear()
+        turn.digest.add("turn_end", end_data)
+        if outcome.kept:
             child.head_node_id = end.summary_node.id
-        if not failed:
+        if not outcome.failed:
             turn.final = (end.session, end.stream)
         self._release(turn)
-        if failed or not self.pool.holds(child):
+        if outcome.failed or not self.pool.holds(child):
             # Failed, or its session's policy changed during the turn (configure).
             with anyio.CancelScope(shield=True):
                 await self.store.approvals.expire_pending(
                     stream_id=stream_id, reason="the turn failed"
                 )
                 await self.pool.retire(child)
-
-    async def _snapshot(self, session_name: str, stream_id: int) -> str | None:
-        """Commit a workspace session's worktree at a turn's end; None without one."""
-        session = await self.store.sessions.get(session_name)
-        if session.config.workspace is None:
-            return None
-        return await self.workspaces.snapshot(
-            session, f"session-tree: {session_name}, turn {stream_id}"
-        )
 
     def _release(self, turn: RunningTurn) -> None:
         """The session may take its next turn. Called right after a stream's final
@@ -376,7 +369,7 @@ class TurnRunner:
         with anyio.CancelScope(shield=True), anyio.move_on_after(30):
             # The files as the turn left them, though it has no summary to name them in.
             try:
-                commit = await self._snapshot(turn.session, turn.stream_id)
+                commit = await self.workspaces.at_turn_end(turn.session, turn.stream_id)
             except SessionTreeError as exc:
                 log.warning("no snapshot of stream %s: %s", turn.stream_id, exc)
                 commit = None

@@ -124,6 +124,17 @@ class Workspaces:
             await self._restore(workspace)
         return _same_place(_cwd(session), workspace)
 
+    async def at_turn_end(
+        self, name: str, stream_id: int, started: Session | None = None
+    ) -> str | None:
+        """Snapshot a workspace session's worktree at a turn's end; None without one.
+        ``started``, the session as its turn found it: a workspace is set at create,
+        so a session that had none has none now (and is not read again to say so)."""
+        if started is not None and started.config.workspace is None:
+            return None
+        session = await self.store.sessions.get(name)
+        return await self.snapshot(session, f"session-tree: {name}, turn {stream_id}")
+
     async def snapshot(self, session: Session, message: str) -> str | None:
         """Commit the worktree's files and move the session's ref there; the commit, or
         None for a session without a workspace."""
