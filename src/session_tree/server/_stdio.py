@@ -50,13 +50,16 @@ async def run_stdio(server: MCPServer[Any], *, stop: anyio.Event) -> None:
         # always stop; and epoll refuses them. (wait_readable needs POSIX, too.)
         await server.run_stdio_async()
         return
-    # Read the wire from a private descriptor and point fd 0 at the null device, as
-    # the SDK does: nothing else in the process can then take bytes meant for MCP.
+    # Read and write the wire through private descriptors and point fd 0 at the null
+    # device and fd 1 at stderr, as the SDK does: nothing else in the process can then
+    # take bytes meant for MCP, or put a stray line on it.
     refusals, answers = anyio.create_memory_object_stream[SessionMessage](math.inf)
     wire = _Wire(os.dup(0), refusals)
+    out = _WireOut(os.dup(1))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
+    os.dup2(2, 1)
     try:
         async with anyio.create_task_group() as tg:
 
@@ -66,8 +69,9 @@ async def run_stdio(server: MCPServer[Any], *, stop: anyio.Event) -> None:
 
             tg.start_soon(end_input_on_stop)
             lines = cast("anyio.AsyncFile[str]", wire)  # stdio_server only iterates it
+            output = cast("anyio.AsyncFile[str]", out)  # and only writes and flushes this
             async with (
-                stdio_server(stdin=lines) as (read, write),
+                stdio_server(stdin=lines, stdout=output) as (read, write),
                 anyio.create_task_group() as replies,
             ):
                 replies.start_soon(_send_all, answers, write.clone())
@@ -80,6 +84,7 @@ async def run_stdio(server: MCPServer[Any], *, stop: anyio.Event) -> None:
     finally:
         os.dup2(wire.fd, 0)
         os.close(wire.fd)
+        out.restore(1)
 
 
 async def _send_all(
@@ -95,6 +100,37 @@ def _pollable(fd: int) -> bool:
     """Whether the event loop can wait on ``fd``: a pipe, a socket or a terminal."""
     mode = os.fstat(fd).st_mode
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+
+
+class _WireOut:
+    """The wire's output, written on the event loop: the SDK's own stdout goes
+    through a worker thread for every write and every flush (two thread round
+    trips an answer, each waiting for a free core while a child is busy)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._was_blocking = os.get_blocking(fd)
+        # A full pipe (a parent slow to read) waits on the loop, not in os.write.
+        os.set_blocking(fd, False)
+
+    async def write(self, text: str) -> None:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            try:
+                written = os.write(self.fd, data)
+            except BlockingIOError:
+                await anyio.wait_writable(self.fd)
+                continue
+            data = data[written:]
+
+    async def flush(self) -> None:
+        """Nothing is buffered here: each write has reached the pipe when it returns."""
+
+    def restore(self, target: int) -> None:
+        """Put the wire back on ``target`` as it was, and let go of this descriptor."""
+        os.set_blocking(self.fd, self._was_blocking)
+        os.dup2(self.fd, target)
+        os.close(self.fd)
 
 
 class _Wire:
