@@ -49,7 +49,7 @@ from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabas
 from . import _file
 from ._failures import detail, is_corrupt, is_unwritable, refusal
 from ._sql import Connection, Params, Reads, Row, wait_on_commits
-from ._sqlite_writer import Checkpointer, InlineWriter
+from ._sqlite_writer import Checkpointer, InlineWriter, is_busy
 from ._upgrade import check_pages, migrate
 
 __all__ = ["Database", "Reads", "Synchronous", "now", "reads"]
@@ -241,7 +241,13 @@ class Database:
         than the round trip to the reader's thread. Only for such lookups: a query
         that scans would hold the loop."""
         async with self._write_lock, self._reading():
-            return self._writer.row(sql, params)
+            try:
+                return self._writer.row(sql, params)
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+        # Locked for a moment (another process's recovery): the reader waits it out.
+        return await self.one(sql, params)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Reads]:
