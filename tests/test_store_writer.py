@@ -20,7 +20,7 @@ from session_tree.store._sqlite_writer import CHECKPOINT_EVERY_COMMITS
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_write_waits_for_another_connections_lock_without_holding_the_loop(
+async def test_a_write_waits_for_another_connections_lock_without_holding_the_loop_or_reads(
     db_path: Path,
 ) -> None:
     async with Store.open(db_path) as store:
@@ -41,6 +41,9 @@ async def test_a_write_waits_for_another_connections_lock_without_holding_the_lo
                     await anyio.sleep(0.005)
                     ticks += 1
                 assert not created.is_set()
+                # A lookup by key does not queue behind the waiting write: the reader answers.
+                with anyio.fail_after(1):
+                    assert (await store.sessions.get("first")).name == "first"
                 other.execute("COMMIT")
                 with anyio.fail_after(5):
                     await created.wait()

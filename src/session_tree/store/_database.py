@@ -239,7 +239,10 @@ class Database:
         """One row looked up by a unique key, read on the writer's connection on the
         loop, between write transactions: a lookup by key costs microseconds, less
         than the round trip to the reader's thread. Only for such lookups: a query
-        that scans would hold the loop."""
+        that scans would hold the loop. While a write holds the writer (or waits for
+        another process's lock), the reader answers: a read never waits for a write."""
+        if self._write_lock.locked():
+            return await self.one(sql, params)
         async with self._write_lock, self._reading():
             try:
                 return self._writer.row(sql, params)
