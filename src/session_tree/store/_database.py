@@ -47,9 +47,9 @@ import anyio
 
 from ..errors import DatabaseCorrupt, DatabaseUnwritable, NotASessionTreeDatabase
 from . import _file
-from ._failures import detail, is_corrupt, is_unwritable, refusal
+from ._failures import detail, is_busy, is_corrupt, is_unwritable, refusal
 from ._sql import Connection, Params, Reads, Row, wait_on_commits
-from ._sqlite_writer import Checkpointer, InlineWriter, is_busy
+from ._sqlite_writer import Checkpointer, InlineWriter
 from ._upgrade import check_pages, migrate
 
 __all__ = ["Database", "Reads", "Synchronous", "now", "reads"]
@@ -179,11 +179,33 @@ class Database:
         (full-text deletes, B-tree pages), and a file at its cap must not be stuck there.
         """
         async with self._write_lock:
+            if self._corrupt is not None:
+                # Refused before BEGIN: not a byte more goes into a damaged file.
+                raise DatabaseCorrupt(self.path, self._corrupt)
             if freeing:
                 self._writer.allow_pages(FREEING_ROOM_PAGES)
             try:
-                async with self._transaction() as conn:
-                    yield conn
+                try:
+                    await self._writer.begin(BUSY_TIMEOUT_MS / 1000)
+                except sqlite3.DatabaseError as exc:
+                    raise self._failure(exc) from exc
+                try:
+                    yield self._writer
+                except BaseException as exc:
+                    # SQLite has already rolled back after some errors (SQLITE_FULL).
+                    self._rollback()
+                    if isinstance(exc, sqlite3.DatabaseError):
+                        failure = self._failure(exc)
+                        if failure is not exc:
+                            raise failure from exc
+                    raise
+                try:
+                    # Shielded: a cancelled caller must still leave the connection usable.
+                    with anyio.CancelScope(shield=True):
+                        await self._writer.commit(BUSY_TIMEOUT_MS / 1000)
+                except sqlite3.DatabaseError as exc:
+                    self._rollback()
+                    raise self._failure(exc) from exc
             finally:
                 if freeing:
                     self._writer.allow_pages(0)
@@ -192,33 +214,6 @@ class Database:
             if self._checkpoints.committed():
                 with anyio.CancelScope(shield=True):
                     await self._checkpoints.run()
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[InlineWriter]:
-        if self._corrupt is not None:
-            # Refused before BEGIN: not a byte more goes into a damaged file.
-            raise DatabaseCorrupt(self.path, self._corrupt)
-        try:
-            await self._writer.begin(BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.DatabaseError as exc:
-            raise self._failure(exc) from exc
-        try:
-            yield self._writer
-        except BaseException as exc:
-            # SQLite has already rolled back after some errors (SQLITE_FULL).
-            self._rollback()
-            if isinstance(exc, sqlite3.DatabaseError):
-                failure = self._failure(exc)
-                if failure is not exc:
-                    raise failure from exc
-            raise
-        try:
-            # Shielded: a cancelled caller must still leave the connection usable.
-            with anyio.CancelScope(shield=True):
-                await self._writer.commit(BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.DatabaseError as exc:
-            self._rollback()
-            raise self._failure(exc) from exc
 
     def _rollback(self) -> None:
         # A damaged file can fail the rollback too; the caller's error is the news.

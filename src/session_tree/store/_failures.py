@@ -1,4 +1,4 @@
-"""What SQLite's errors say about the database file: damaged, or unwritable."""
+"""What SQLite's errors say about the database file: damaged, unwritable, or locked."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Final
 from ..errors import DatabaseCorrupt, NotASessionTreeDatabase
 
 # SQLite's primary result codes.
+SQLITE_BUSY: Final = 5
 SQLITE_INTERRUPT: Final = 9
 SQLITE_CORRUPT: Final = 11
 SQLITE_NOTADB: Final = 26
@@ -25,6 +26,12 @@ def is_corrupt(exc: sqlite3.Error) -> bool:
     """SQLITE_CORRUPT (with its extended codes) or SQLITE_NOTADB."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB)
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY (with its extended codes): another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_BUSY
 
 
 def detail(exc: sqlite3.Error) -> str:

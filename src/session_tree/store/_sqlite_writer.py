@@ -34,6 +34,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import anyio
 
+from ._failures import is_busy
 from ._sql import Params
 
 T = TypeVar("T")
@@ -44,17 +45,8 @@ log = logging.getLogger(__name__)
 # writes 3-15 of them.
 CHECKPOINT_EVERY_COMMITS = 64
 
-_SQLITE_BUSY = 5
 _FIRST_PAUSE_S = 0.001
 _LONGEST_PAUSE_S = 0.05
-
-
-def is_busy(exc: sqlite3.Error) -> bool:
-    """Whether SQLite said another connection holds the lock (SQLITE_BUSY and its kin)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == _SQLITE_BUSY
-    return "database is locked" in str(exc)
 
 
 class InlineCursor:
@@ -163,25 +155,17 @@ class InlineWriter:
 
     async def begin(self, timeout_s: float) -> None:
         """``BEGIN IMMEDIATE``, waiting (off the loop) at most ``timeout_s`` for the lock."""
-        await _retry_busy(self._statement("BEGIN IMMEDIATE"), timeout_s)
+        await _retry_busy(self._run, "BEGIN IMMEDIATE", timeout_s)
 
     async def commit(self, timeout_s: float) -> None:
-        if self._commit_in_thread:
-            await _retry_busy(self._statement_in_thread("COMMIT"), timeout_s)
-        else:
-            await _retry_busy(self._statement("COMMIT"), timeout_s)
+        run = self._run_in_thread if self._commit_in_thread else self._run
+        await _retry_busy(run, "COMMIT", timeout_s)
 
-    def _statement(self, sql: str) -> Callable[[], Awaitable[object]]:
-        async def run() -> object:
-            return self._conn.execute(sql)
+    async def _run(self, sql: str) -> object:
+        return self._conn.execute(sql)
 
-        return run
-
-    def _statement_in_thread(self, sql: str) -> Callable[[], Awaitable[object]]:
-        async def run() -> object:
-            return await anyio.to_thread.run_sync(self._conn.execute, sql)
-
-        return run
+    async def _run_in_thread(self, sql: str) -> object:
+        return await anyio.to_thread.run_sync(self._conn.execute, sql)
 
     def row(self, sql: str, parameters: Params = ()) -> sqlite3.Row | None:
         """The first row of a query, run at once (outside any transaction: as committed)."""
@@ -200,14 +184,14 @@ class InlineWriter:
         self._conn.close()
 
 
-async def _retry_busy(statement: Callable[[], Awaitable[object]], timeout_s: float) -> None:
-    """Run ``statement``; while SQLite says the database is locked, sleep (doubling,
-    at most ``_LONGEST_PAUSE_S``) and try again, until ``timeout_s`` has passed."""
+async def _retry_busy(run: Callable[[str], Awaitable[object]], sql: str, timeout_s: float) -> None:
+    """``run(sql)``; while SQLite says the database is locked, sleep (doubling, at
+    most ``_LONGEST_PAUSE_S``) and try again, until ``timeout_s`` has passed."""
     deadline = time.monotonic() + timeout_s
     pause = _FIRST_PAUSE_S
     while True:
         try:
-            await statement()
+            await run(sql)
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or time.monotonic() >= deadline:
                 raise
@@ -221,9 +205,9 @@ class Checkpointer:
     """Passive WAL checkpoints in a worker thread, on a connection of their own.
 
     Every ``every`` commits ``committed`` says one is due, and the writer runs it
-    before its next transaction, as SQLite's automatic checkpoint would run inside
-    the commit: writes wait for it (or it would never catch up with them and the
-    WAL would only grow), the loop does not."""
+    right after that commit, still holding its lock, as SQLite's automatic
+    checkpoint would run inside the commit: writes wait for it (or it would never
+    catch up with them and the WAL would only grow), the loop does not."""
 
     def __init__(self, path: str, every: int = CHECKPOINT_EVERY_COMMITS) -> None:
         self._path = path
