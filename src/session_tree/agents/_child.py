@@ -12,8 +12,10 @@ import collections
 import dataclasses
 import logging
 import math
+import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,6 +27,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 from ..errors import ChildExited, ChildUnavailable
 from ..models import check_move
 from ._items import Item, Result
+from ._session_store import MirrorSessionStore
 from ._translate import translate
 
 log = logging.getLogger("session_tree.child")
@@ -94,6 +97,27 @@ class Child:
     def busy(self) -> bool:
         return self.state is ChildState.BUSY
 
+    @property
+    def mirror(self) -> MirrorSessionStore | None:
+        """Where the child's transcript is mirrored, if it is."""
+        store = self.options.session_store
+        return store if isinstance(store, MirrorSessionStore) else None
+
+    @asynccontextmanager
+    async def mirror_held(self) -> AsyncIterator[None]:
+        """For a turn: the mirror holds what the child's transcript gains, for the turn's
+        writes to take; what they leave is written when the turn is over."""
+        mirror = self.mirror
+        if mirror is None:
+            yield
+            return
+        mirror.hold()
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await mirror.release()
+
     def _move(self, target: ChildState) -> None:
         check_move(f"child {self.key}", _MOVES, self.state, target)
         self.state = target
@@ -115,7 +139,7 @@ class Child:
                 await client.connect()
             except Exception as exc:
                 raise ChildUnavailable(
-                    self._explained(f"Could not start Claude Code: {_first_line(exc)}")
+                    self._explained(f"Could not start Claude Code: {_start_failure(exc)}")
                 ) from exc
             self._client = client
             self._move(ChildState.IDLE)
@@ -264,6 +288,18 @@ async def _prompt_message(turn: _Turn) -> AsyncIterator[dict[str, object]]:
         "parent_tool_use_id": None,
         "uuid": turn.prompt_uuid,
     }
+
+
+# The SDK words a claude that exits at start-up by when it noticed: "Command failed
+# with exit code 3", or "Cannot write to terminated process (exit code: 3)".
+_EXIT_CODE = re.compile(r"exit code:? (-?\d+)")
+
+
+def _start_failure(exc: BaseException) -> str:
+    """Why a child did not start, worded the same however the SDK noticed."""
+    said = _first_line(exc)
+    code = _EXIT_CODE.search(said)
+    return f"claude exited with exit code {code.group(1)}" if code else said
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,10 +2,22 @@
 
 The store keeps transcripts as opaque entries and knows nothing of the SDK;
 this adapter is where the SDK's protocol types and its summary fold meet it.
+
+While a turn runs, appends are held rather than written: the SDK hands over
+what the child's transcript gained just before it yields the turn's result,
+and waits for the write, so a transaction of their own would sit between the
+result and the turn's end. Held, they go into the turn's next write instead
+(``Turns.record``, or ``Turns.finish`` with the result), and whatever is left
+when the turn is over is written on its own (:meth:`MirrorSessionStore.release`).
+The SDK's own batching already keeps a turn's entries in memory until its
+result; holding adds the moment between the result and its turn's end.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from claude_agent_sdk import fold_session_summary
@@ -18,7 +30,9 @@ from claude_agent_sdk.types import (
     SessionSummaryEntry,
 )
 
-from ..store import TranscriptKey, TranscriptMirror, TranscriptSummary
+from ..store import TranscriptAppend, TranscriptKey, TranscriptMirror, TranscriptSummary
+
+log = logging.getLogger("session_tree.child")
 
 
 class MirrorSessionStore(SessionStore):
@@ -26,14 +40,51 @@ class MirrorSessionStore(SessionStore):
 
     def __init__(self, mirror: TranscriptMirror) -> None:
         self.mirror = mirror
+        # Appends waiting for a turn's write, while a turn holds them.
+        self._held: list[TranscriptAppend] = []
+        # Turns holding (a turn's next may start before the last has let go).
+        self._holders = 0
 
     async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
         def fold(previous: TranscriptSummary | None) -> TranscriptSummary:
             return fold_session_summary(previous, key, entries)
 
-        await self.mirror.append(
-            _key(key), [dict(entry) for entry in entries], fold=None if key.get("subpath") else fold
+        append = TranscriptAppend(
+            _key(key), [dict(entry) for entry in entries], None if key.get("subpath") else fold
         )
+        if self._holders:
+            self._held.append(append)
+        else:
+            await self.mirror.append_all([append])
+
+    def hold(self) -> None:
+        """Hold appends from now on, for the turn's writes to take (:meth:`taken`),
+        until :meth:`release`."""
+        self._holders += 1
+
+    @contextmanager
+    def taken(self) -> Iterator[list[TranscriptAppend]]:
+        """The appends held so far, for one write to store; held again if it fails."""
+        taken, self._held = self._held, []
+        try:
+            yield taken
+        except BaseException:
+            self._held[:0] = taken
+            raise
+
+    async def release(self) -> None:
+        """Stop holding; once no turn holds, write what is still held, in one
+        transaction. A failure is logged, not raised, as the SDK does with an
+        append that keeps failing: the turn's outcome is the news."""
+        self._holders -= 1
+        if self._holders or not self._held:
+            return
+        try:
+            with self.taken() as appends:
+                await self.mirror.append_all(appends)
+        except Exception:
+            log.exception("could not mirror %d transcript appends", len(self._held))
+            self._held.clear()
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
         entries = await self.mirror.load(_key(key))

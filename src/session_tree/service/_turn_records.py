@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
 
-from ..agents import Item, Note, Result, TurnItems
+from ..agents import Item, MirrorSessionStore, Note, Result, TurnItems
 from ..errors import DatabaseError
 from ..models import JSONObject, Node, NodeKind, StreamStatus
-from ..store import Record, Store
+from ..store import Record, Store, TranscriptAppend
 from ._turn_digest import TurnDigest
 
 log = logging.getLogger("session_tree.service")
@@ -76,6 +77,8 @@ class TurnReading:
     model: str | None = None
     """As the child's init message names it (configure may have switched it)."""
     received: bool = False
+    mirror: MirrorSessionStore | None = None
+    """The child's transcript mirror, whose held appends the turn's writes take."""
 
     def read(self, batch: list[Item]) -> list[Record]:
         """Take in a batch: what it says, and the records that store it."""
@@ -110,9 +113,18 @@ class TurnReading:
         return last
 
     async def write(self, store: Store, stream_id: int, records: list[Record]) -> None:
-        """Store records ``read`` gave (the next item goes under their last node)."""
+        """Store records ``read`` gave (the next item goes under their last node), and
+        what the mirror holds."""
         if records:
-            self.stored(await store.turns.record(stream_id, self.parent_id, records))
+            with self.held() as transcripts:
+                recorded = await store.turns.record(
+                    stream_id, self.parent_id, records, transcripts=transcripts
+                )
+            self.stored(recorded)
+
+    def held(self) -> contextlib.AbstractContextManager[list[TranscriptAppend]]:
+        """The mirror's held appends, for one write (held again if it fails)."""
+        return self.mirror.taken() if self.mirror is not None else contextlib.nullcontext([])
 
     async def write_unended(self, store: Store, stream_id: int, last: list[Record]) -> None:
         """Store the result's batch of a turn whose end was not written (interrupted,
@@ -120,7 +132,8 @@ class TurnReading:
         logs, since the turn's failure is the news."""
         with anyio.CancelScope(shield=True):
             try:
-                await self.write(store, stream_id, last)
+                if last:  # the mirror's held appends are left to its release
+                    self.stored(await store.turns.record(stream_id, self.parent_id, last))
             except DatabaseError as exc:
                 log.warning("could not record the result of stream %s: %s", stream_id, exc)
 

@@ -257,35 +257,37 @@ class TurnRunner:
         reused: bool,
     ) -> None:
         stream_id = turn.stream_id
-        read = TurnReading(parent_id=prompt_node.id, digest=turn.digest)
-        try:
-            items = await child.start_turn(prompt, ephemeral=ephemeral)
-        except ChildExited as exc:
-            if reused:
-                raise _ChildGone from exc
-            raise
-        # The batch that holds the result is written with the turn's end, in one
-        # transaction (a commit fewer a turn); a turn that ends otherwise writes it first.
-        last: list[Record] = []
-        try:
-            async with items:
-                try:
-                    last = await read.through_result(self.store, stream_id, items)
-                except ChildExited as exc:
-                    if reused and not read.received:
-                        raise _ChildGone from exc
-                    raise
-            if turn.state is TurnState.STOPPING:
-                # The child has ended its turn (it answered the interrupt, or had just
-                # finished): taken back out of its conversation, it can serve the next.
-                await read.write(self.store, stream_id, last)
-                last = []
-                rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
-                raise _Interrupted(keeps_child=rewound)
-            await self._finish(turn, child, session, read, last, ephemeral, output_schema)
-        except BaseException:
-            await read.write_unended(self.store, stream_id, last)
-            raise
+        read = TurnReading(parent_id=prompt_node.id, digest=turn.digest, mirror=child.mirror)
+        # What the mirror gains during the turn goes into the turn's own writes.
+        async with child.mirror_held():
+            try:
+                items = await child.start_turn(prompt, ephemeral=ephemeral)
+            except ChildExited as exc:
+                if reused:
+                    raise _ChildGone from exc
+                raise
+            # The batch that holds the result is written with the turn's end, in one
+            # transaction (a commit fewer a turn); a turn that ends otherwise writes it first.
+            last: list[Record] = []
+            try:
+                async with items:
+                    try:
+                        last = await read.through_result(self.store, stream_id, items)
+                    except ChildExited as exc:
+                        if reused and not read.received:
+                            raise _ChildGone from exc
+                        raise
+                if turn.state is TurnState.STOPPING:
+                    # The child has ended its turn (it answered the interrupt, or had just
+                    # finished): taken back out of its conversation, it can serve the next.
+                    await read.write(self.store, stream_id, last)
+                    last = []
+                    rewound = not ephemeral and self.pool.holds(child) and await child.rewind()
+                    raise _Interrupted(keeps_child=rewound)
+                await self._finish(turn, child, session, read, last, ephemeral, output_schema)
+            except BaseException:
+                await read.write_unended(self.store, stream_id, last)
+                raise
 
     async def _finish(
         self,
@@ -313,16 +315,18 @@ class TurnRunner:
             commit = await self.workspaces.at_turn_end(turn.session, stream_id, session)
         end_data = outcome.end(commit)
         turn.finishing = True
-        end = await self.store.turns.finish(
-            stream_id,
-            parent_id=read.parent_id,
-            summary=outcome.summary(commit),
-            usage=outcome.result.usage,
-            end=end_data,
-            claude_session_id=outcome.result.claude_session_id if outcome.kept else None,
-            error=outcome.error,
-            records=last,
-        )
+        with read.held() as transcripts:
+            end = await self.store.turns.finish(
+                stream_id,
+                parent_id=read.parent_id,
+                summary=outcome.summary(commit),
+                usage=outcome.result.usage,
+                end=end_data,
+                claude_session_id=outcome.result.claude_session_id if outcome.kept else None,
+                error=outcome.error,
+                records=last,
+                transcripts=transcripts,
+            )
         last.clear()
         turn.digest.add("turn_end", end_data)
         if outcome.kept:

@@ -36,6 +36,7 @@ from ._streams import Streams
 from ._transcript_storage import TranscriptEntry
 from ._transcripts import (
     SummaryFold,
+    TranscriptAppend,
     TranscriptFile,
     TranscriptKey,
     TranscriptMirror,
@@ -55,6 +56,7 @@ __all__ = [
     "Store",
     "SummaryFold",
     "Synchronous",
+    "TranscriptAppend",
     "TranscriptEntry",
     "TranscriptFile",
     "TranscriptKey",

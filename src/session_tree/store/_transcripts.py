@@ -26,11 +26,12 @@ by content in ``transcript_values``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
 from . import _rows
-from ._sql import Database
+from ._sql import Connection, Database
 from ._transcript_storage import TranscriptEntry, append_entries, collect_garbage, effective
 
 
@@ -63,6 +64,58 @@ def _parts(key: TranscriptKey) -> tuple[str, str, str]:
     return key["project_key"], key["session_id"], key.get("subpath") or ""
 
 
+@dataclass(frozen=True)
+class TranscriptAppend:
+    """Entries to add to one transcript (``fold``: as for :meth:`TranscriptMirror.append`).
+
+    A turn's writes take these too (``Turns.record`` and ``finish``), so that what
+    the child's transcript gained reaches the database in the transaction that
+    records the turn, not in one of its own before it."""
+
+    key: TranscriptKey
+    entries: list[TranscriptEntry]
+    fold: SummaryFold | None = None
+
+
+async def write_appends(conn: Connection, appends: Sequence[TranscriptAppend]) -> None:
+    """Write ``appends`` inside the caller's write transaction, in order."""
+    for append in appends:
+        if append.entries:
+            await _write_append(conn, append)
+
+
+async def _write_append(conn: Connection, append: TranscriptAppend) -> None:
+    key, fold = append.key, append.fold
+    project_key, session_id, subpath = _parts(key)
+    await append_entries(conn, _parts(key), append.entries)
+    mtime = _epoch_ms()
+    await conn.execute(
+        "INSERT INTO transcript_files (project_key, session_id, subpath, mtime) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET mtime = excluded.mtime",
+        (project_key, session_id, subpath, mtime),
+    )
+    if subpath or fold is None:
+        return  # subagent transcripts never feed the main session's summary
+    async with conn.execute(
+        "SELECT mtime, data FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
+        (project_key, session_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    previous: TranscriptSummary | None = None
+    if row is not None:
+        previous = {
+            "session_id": session_id,
+            "mtime": row["mtime"],
+            "data": _rows.loads_object(row["data"]),
+        }
+    folded = fold(previous)
+    await conn.execute(
+        "INSERT INTO transcript_summaries (project_key, session_id, mtime, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data",
+        (project_key, session_id, mtime, _rows.dumps(folded["data"])),
+    )
+
+
 class TranscriptMirror:
     """Transcripts by key: every operation the SDK's ``SessionStore`` protocol has."""
 
@@ -74,37 +127,13 @@ class TranscriptMirror:
     ) -> None:
         """Add entries to a transcript; ``fold``, for a main transcript, keeps its summary
         sidecar up to date in the same transaction."""
-        if not entries:
-            return
-        project_key, session_id, subpath = _parts(key)
-        async with self._db.write() as conn:
-            await append_entries(conn, _parts(key), entries)
-            mtime = _epoch_ms()
-            await conn.execute(
-                "INSERT INTO transcript_files (project_key, session_id, subpath, mtime) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (project_key, session_id, subpath) DO UPDATE SET mtime = excluded.mtime",
-                (project_key, session_id, subpath, mtime),
-            )
-            if subpath or fold is None:
-                return  # subagent transcripts never feed the main session's summary
-            async with conn.execute(
-                "SELECT mtime, data FROM transcript_summaries WHERE project_key = ? AND session_id = ?",
-                (project_key, session_id),
-            ) as cursor:
-                row = await cursor.fetchone()
-            previous: TranscriptSummary | None = None
-            if row is not None:
-                previous = {
-                    "session_id": session_id,
-                    "mtime": row["mtime"],
-                    "data": _rows.loads_object(row["data"]),
-                }
-            folded = fold(previous)
-            await conn.execute(
-                "INSERT INTO transcript_summaries (project_key, session_id, mtime, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, data = excluded.data",
-                (project_key, session_id, mtime, _rows.dumps(folded["data"])),
-            )
+        await self.append_all([TranscriptAppend(key, entries, fold)])
+
+    async def append_all(self, appends: Sequence[TranscriptAppend]) -> None:
+        """Several appends, in one transaction."""
+        if any(append.entries for append in appends):
+            async with self._db.write() as conn:
+                await write_appends(conn, appends)
 
     async def load(self, key: TranscriptKey) -> list[TranscriptEntry] | None:
         # One snapshot: the file and its entries as one append left them.

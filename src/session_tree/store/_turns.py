@@ -35,6 +35,7 @@ from ._sessions import get_session
 from ._sql import Connection, Database
 from ._streams import insert_events, insert_stream, update_status
 from ._transcript_text import share as share_transcript_text
+from ._transcripts import TranscriptAppend, write_appends
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,19 @@ class Turns:
                 session = session.model_copy(update=changed)
             return TurnStart(session=session, prompt_node=prompt_node, stream=stream)
 
-    async def record(self, stream_id: int, parent_id: int, records: Sequence[Record]) -> list[Node]:
+    async def record(
+        self,
+        stream_id: int,
+        parent_id: int,
+        records: Sequence[Record],
+        *,
+        transcripts: Sequence[TranscriptAppend] = (),
+    ) -> list[Node]:
         """Append the records' nodes as a chain under ``parent_id`` and all their
-        events to the stream; each event of a node gets its ``node_id``."""
+        events to the stream; each event of a node gets its ``node_id``. The
+        ``transcripts`` the child's mirror gained are written first."""
         async with self._db.write() as conn:
+            await write_appends(conn, transcripts)
             return await _insert_records(conn, stream_id, parent_id, records)
 
     async def finish(
@@ -133,6 +143,7 @@ class Turns:
         claude_session_id: str | None = None,
         error: str | None = None,
         records: Sequence[Record] = (),
+        transcripts: Sequence[TranscriptAppend] = (),
     ) -> TurnEnd:
         """End a turn that reached a result: its summary node under ``parent_id``,
         usage added to the session, a ``turn_end`` event (``end`` plus the summary's
@@ -142,8 +153,11 @@ class Turns:
 
         ``records``, the last of the turn (the batch that holds its result), are
         written first, as :meth:`record` would, and the summary goes under their
-        last node: the turn's end is then one transaction, not two."""
+        last node: the turn's end is then one transaction, not two. So are the
+        ``transcripts`` the child's mirror gained with the result, written before
+        them (the SDK hands those over before the result)."""
         async with self._db.write() as conn:
+            await write_appends(conn, transcripts)
             recorded = await _insert_records(conn, stream_id, parent_id, records)
             if recorded:
                 parent_id = recorded[-1].id
