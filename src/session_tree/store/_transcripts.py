@@ -85,9 +85,10 @@ async def write_appends(conn: Connection, appends: Sequence[TranscriptAppend]) -
 
 
 async def _write_append(conn: Connection, append: TranscriptAppend) -> None:
-    key, fold = append.key, append.fold
-    project_key, session_id, subpath = _parts(key)
-    await append_entries(conn, _parts(key), append.entries)
+    parts = _parts(append.key)
+    project_key, session_id, subpath = parts
+    fold = append.fold
+    await append_entries(conn, parts, append.entries)
     mtime = _epoch_ms()
     await conn.execute(
         "INSERT INTO transcript_files (project_key, session_id, subpath, mtime) VALUES (?, ?, ?, ?) "
