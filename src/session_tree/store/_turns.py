@@ -153,9 +153,9 @@ class Turns:
 
         ``records``, the last of the turn (the batch that holds its result), are
         written first, as :meth:`record` would, and the summary goes under their
-        last node: the turn's end is then one transaction, not two. So are the
-        ``transcripts`` the child's mirror gained with the result, written before
-        them (the SDK hands those over before the result)."""
+        last node: the turn's end is then one transaction, not two. The
+        ``transcripts`` the child's mirror gained (the SDK hands them over just
+        before the result) are written before them, in the same transaction."""
         async with self._db.write() as conn:
             await write_appends(conn, transcripts)
             recorded = await _insert_records(conn, stream_id, parent_id, records)
