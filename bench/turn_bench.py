@@ -258,6 +258,8 @@ SERVER_STAGES = (
     "turn_end -> chat result received",
 )
 SERVER_STAGES_LABEL = "the server's stages summed"
+# A label renamed in STAGES alone would otherwise print "n/a" for the sum.
+assert set(SERVER_STAGES) <= {label for label, _, _ in STAGES}, SERVER_STAGES
 
 
 async def turn_stages(server: Server, run: PairedTurns) -> dict[str, list[float]]:
